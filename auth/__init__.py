@@ -1,0 +1,1 @@
+"""Users, accounts, roles, API keys, JWT cookie sessions, CSRF and guards."""

@@ -1,0 +1,44 @@
+"""Guards: a route declares the roles it needs; account scoping for members and API keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+
+from auth.models import Role
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers.base import BaseRouteHandler
+    from litestar.types import Guard
+
+    from auth.schemas import Principal
+
+
+def requires_roles(*roles: Role) -> "Guard":
+    """A guard admitting principals holding any of `roles`; everyone else gets 403."""
+    names = ", ".join(role.value for role in roles)
+
+    def guard(connection: "ASGIConnection", _: "BaseRouteHandler") -> None:
+        if not connection.user.has_any_role(*roles):
+            raise PermissionDeniedException(f"this needs one of the roles: {names}")
+
+    guard.__name__ = f"requires_{'_or_'.join(role.value for role in roles)}"
+    return guard
+
+
+staff_only = requires_roles(Role.ADMIN)
+privacy_staff = requires_roles(Role.PRIVACY_STAFF, Role.ADMIN)
+auditors = requires_roles(Role.AUDITOR, Role.PRIVACY_STAFF, Role.ADMIN)
+account_members = requires_roles(Role.MEMBER, Role.MACHINE, Role.ADMIN)
+
+
+def ensure_account_access(principal: "Principal", account_id: UUID | None, what: str = "resource") -> None:
+    """Members and API keys reach only their own account's data; anything else is a 404, not a 403,
+    so the existence of other accounts' resources is not revealed. Admins reach every account."""
+    if principal.has_any_role(Role.ADMIN):
+        return
+    if account_id is None or principal.account_id != account_id:
+        raise NotFoundException(f"no such {what}")

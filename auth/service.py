@@ -1,0 +1,195 @@
+"""Auth rules: accounts, users, logins (with rate limiting), sessions, revocation, API keys. No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta, timezone
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.models import STAFF_ROLES, Account, ApiKey, LoginFailure, RevokedToken, Role, User
+from auth.passwords import hash_password, verify_password
+from auth.schemas import Principal, SessionToken
+
+SESSION_LIFETIME = timedelta(days=30)
+API_KEY_PREFIX = "msk_"
+
+
+class AuthError(Exception):
+    """A rule of this module refused the request; the message is safe to show."""
+
+
+class InvalidCredentials(AuthError):
+    pass
+
+
+class TooManyFailedLogins(AuthError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed logins for this account; try again later")
+        self.retry_after = retry_after
+
+
+class Conflict(AuthError):
+    pass
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise AuthError(f"not an email address: {email!r}")
+    return email
+
+
+def validate_roles(roles: list[str], account_id: UUID | None) -> list[str]:
+    try:
+        parsed = {Role(role) for role in roles}
+    except ValueError as exc:
+        raise AuthError(f"unknown role; roles are {', '.join(r.value for r in Role)}") from exc
+    if not parsed or Role.MACHINE in parsed:
+        raise AuthError("a user needs at least one of the roles admin, privacy_staff, auditor, member")
+    if Role.MEMBER in parsed and (parsed & STAFF_ROLES):
+        raise AuthError("a member belongs to an account and cannot also hold a staff role")
+    if (Role.MEMBER in parsed) != (account_id is not None):
+        raise AuthError("members need an account; staff users must not have one")
+    return sorted(role.value for role in parsed)
+
+
+# --- accounts and users ---------------------------------------------------------------
+
+
+async def get_or_create_account(session: AsyncSession, name: str) -> Account:
+    account = await session.scalar(select(Account).where(Account.name == name))
+    if account is None:
+        account = Account(name=name)
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password: str, roles: list[str], account_id: UUID | None = None
+) -> User:
+    email = normalize_email(email)
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        roles_csv=",".join(validate_roles(roles, account_id)),
+        account_id=account_id,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a user with email {email} already exists") from exc
+    return user
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal(id=str(user.id), kind="user", roles=tuple(user.roles), account_id=user.account_id, email=user.email)
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+def _email_key(secret: str, email: str) -> str:
+    return hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()
+
+
+async def authenticate(
+    session: AsyncSession, *, email: str, password: str, secret: str, max_failures: int, window_seconds: int
+) -> User:
+    """The user for these credentials; unknown email and wrong password fail alike, in similar time."""
+    email = email.strip().lower()
+    key = _email_key(secret, email)
+    window_start = now() - timedelta(seconds=window_seconds)
+    failures = await session.scalar(
+        select(func.count()).where(LoginFailure.email_key == key, LoginFailure.occurred_at >= window_start)
+    )
+    if failures >= max_failures:
+        raise TooManyFailedLogins(retry_after=window_seconds)
+    user = await session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
+    if not verify_password(user.password_hash if user else None, password):
+        session.add(LoginFailure(email_key=key, occurred_at=now()))
+        await session.flush()
+        raise InvalidCredentials("wrong email or password")
+    await session.execute(delete(LoginFailure).where(LoginFailure.email_key == key))
+    return user
+
+
+def new_session_token(user: User) -> SessionToken:
+    return SessionToken(
+        sub=str(user.id),
+        exp=now() + SESSION_LIFETIME,
+        jti=uuid4().hex,
+        roles=list(user.roles),
+        account=str(user.account_id) if user.account_id else None,
+    )
+
+
+async def revoke_session(session: AsyncSession, token: SessionToken) -> None:
+    exists = await session.scalar(select(RevokedToken.id).where(RevokedToken.jti == token.jti))
+    if exists is None:
+        session.add(RevokedToken(jti=str(token.jti), expires_at=token.exp))
+        await session.flush()
+
+
+async def principal_for_session(session: AsyncSession, token: SessionToken) -> Principal | None:
+    """The signed-in user, unless the session was revoked or the user deactivated."""
+    if token.jti is None or await session.scalar(select(RevokedToken.id).where(RevokedToken.jti == token.jti)):
+        return None
+    try:
+        user_id = UUID(token.sub)
+    except ValueError:
+        return None
+    user = await session.get(User, user_id)
+    return principal_for_user(user) if user and user.is_active else None
+
+
+# --- API keys -----------------------------------------------------------------------------
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(session: AsyncSession, *, account_id: UUID, name: str) -> tuple[ApiKey, str]:
+    """A new key and its plaintext, which is never stored and never shown again."""
+    if await session.get(Account, account_id) is None:
+        raise AuthError(f"no account {account_id}")
+    prefix = secrets.token_hex(6)
+    key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(account_id=account_id, name=name, prefix=prefix, key_hash=_hash_key(key))
+    session.add(row)
+    await session.flush()
+    return row, key
+
+
+async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | None:
+    prefix = key.removeprefix(API_KEY_PREFIX).split("_", 1)[0]
+    row = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+    if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
+        return None
+    row.last_used_at = now()
+    return Principal(id=str(row.id), kind="api_key", roles=(Role.MACHINE.value,), account_id=row.account_id)
+
+
+async def list_api_keys(session: AsyncSession, account_id: UUID) -> list[ApiKey]:
+    return list(await session.scalars(select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at)))
+
+
+async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUID | None) -> ApiKey | None:
+    """Revoke a key; `account_id` limits it to that account's keys (None: staff, any account)."""
+    row = await session.get(ApiKey, key_id)
+    if row is None or (account_id is not None and row.account_id != account_id):
+        return None
+    row.revoked_at = row.revoked_at or now()
+    return row

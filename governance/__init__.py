@@ -1,0 +1,1 @@
+"""MailSetu Governance: the app, its settings, database, CLI, enforcement and retention."""

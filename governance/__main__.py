@@ -1,0 +1,15 @@
+"""`python -m governance ...`: the Litestar CLI bound to our app (database, users, api-keys, ...)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("LITESTAR_APP", "governance.asgi:app")
+    from litestar.__main__ import run_cli
+
+    sys.exit(run_cli())
+
+
+if __name__ == "__main__":
+    main()

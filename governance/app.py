@@ -1,0 +1,55 @@
+"""The app factory: the one place that wires plugins, controllers, middleware, stores and jobs."""
+
+from __future__ import annotations
+
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware.logging import LoggingMiddlewareConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from auth.controllers import ApiKeyController, AuthController
+from auth.security import jwt_auth
+from governance.cli import GovernanceCLIPlugin
+from governance.db import alchemy_config
+from governance.health import health
+from governance.settings import Settings
+
+# Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.
+REQUEST_LOGGING = LoggingMiddlewareConfig(
+    request_log_fields=("method", "path"),
+    response_log_fields=("status_code",),
+    exclude=[r"^/t/", r"^/journey/events$", r"^/governance/violations$", r"^/health$"],
+)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db_config = alchemy_config(settings)
+    auth = jwt_auth(settings)
+    return Litestar(
+        route_handlers=[health, AuthController, ApiKeyController],
+        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin()],
+        on_app_init=[auth.on_app_init],
+        middleware=[REQUEST_LOGGING.middleware],
+        state=State({"settings": settings, "db_config": db_config}),
+        openapi_config=OpenAPIConfig(
+            title="MailSetu Governance",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+            log_exceptions="always",
+        ),
+        debug=False,
+    )
+
+

@@ -1,0 +1,5 @@
+"""The ASGI entry point the server (granian) and the Litestar CLI load: settings from the environment."""
+
+from governance.app import create_app
+
+app = create_app()

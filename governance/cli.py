@@ -1,0 +1,18 @@
+"""Our command groups on the Litestar CLI (`python -m governance --help`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar.plugins import CLIPlugin
+
+if TYPE_CHECKING:
+    from click import Group
+
+
+class GovernanceCLIPlugin(CLIPlugin):
+    def on_cli_init(self, cli: "Group") -> None:
+        from auth.cli import api_keys_group, users_group
+
+        for group in (users_group, api_keys_group):
+            cli.add_command(group)

@@ -1,0 +1,89 @@
+"""Database wiring: the advanced-alchemy config, and sessions outside a request (CLI, jobs, tests)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
+
+from advanced_alchemy.extensions.litestar import (
+    AlembicAsyncConfig,
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from governance.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _prepare_sqlite_path(url: str) -> None:
+    """`make run` keeps its SQLite file under ./var; create the folder on first start."""
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _tune_sqlite(engine: "AsyncEngine") -> None:
+    """WAL lets readers run beside the writer; busy_timeout makes writers wait instead of failing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_engine(url: str, **kwargs) -> "AsyncEngine":  # noqa: ANN003
+    if is_sqlite(url):
+        _prepare_sqlite_path(url)
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite(url):
+        _tune_sqlite(engine)
+    return engine
+
+
+def alchemy_config(settings: "Settings") -> SQLAlchemyAsyncConfig:
+    engine = create_engine(settings.database_url, pool_pre_ping=not is_sqlite(settings.database_url))
+    return SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit_include_redirects",
+        alembic_config=AlembicAsyncConfig(
+            script_location=str(MIGRATIONS),
+            version_table_name="alembic_version",
+            render_as_batch=True,
+        ),
+    )
+
+
+def connection_session(connection: "ASGIConnection") -> AsyncSession:
+    """The request's session, for code that runs before handlers (auth middleware, guards)."""
+    config: SQLAlchemyAsyncConfig = connection.app.state["db_config"]
+    return config.provide_session(connection.app.state, connection.scope)
+
+
+@asynccontextmanager
+async def standalone_session(url: str) -> AsyncIterator[AsyncSession]:
+    """A committed-on-success session with its own engine: for the CLI, scheduled jobs and tests."""
+    engine = create_engine(url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            async with session.begin():
+                yield session
+    finally:
+        await engine.dispose()

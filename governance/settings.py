@@ -1,0 +1,127 @@
+"""Settings, read once from the environment (and an optional `.env`) into a frozen dataclass.
+
+Every setting has the prefix `MS_`; README.md has the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from dotenv import dotenv_values
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("dev", "production")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _signing_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
+    """`id:secret,id:secret`, newest first: the first signs, all of them verify."""
+    keys = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id.isalnum() or len(secret) < 32:
+            raise SettingsError(f"{name}: each key is `id:secret` with an alphanumeric id and a secret of 32+ characters")
+        keys.append((key_id, secret.encode()))
+    if len({key_id for key_id, _ in keys}) != len(keys):
+        raise SettingsError(f"{name}: key ids must be unique")
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "dev"
+    database_url: str = "sqlite+aiosqlite:///var/governance.db"
+    jwt_secret: str = ""
+    token_keys: tuple[tuple[str, bytes], ...] = ()
+    cookie_secure: bool = False
+    public_base_url: str = "http://127.0.0.1:8000"
+    token_in_body: bool = False
+    log_level: str = "INFO"
+    # enforcement (governance/enforcement): enforce | report | off
+    cookie_guard_mode: str = "enforce"
+    # retention scheduler (governance/retention)
+    scheduler_enabled: bool = True
+    purge_at_utc: str = "03:00"
+    # journey analytics: proxies whose geo headers are trusted (IPs or CIDRs)
+    trusted_proxies: tuple[str, ...] = ()
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def signing_key_id(self) -> str:
+        return self.token_keys[0][0]
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> "Settings":
+        source: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        source.update(os.environ if environ is None else environ)
+
+        def get(name: str, default: str = "") -> str:
+            return source.get(f"MS_{name}", default)
+
+        env = get("ENV", "dev")
+        if env not in ENVIRONMENTS:
+            raise SettingsError(f"MS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        mode = get("COOKIE_GUARD_MODE", "enforce")
+        if mode not in {"enforce", "report", "off"}:
+            raise SettingsError(f"MS_COOKIE_GUARD_MODE must be enforce, report or off, not {mode!r}")
+        settings = cls(
+            env=env,
+            database_url=get("DATABASE_URL", cls.database_url),
+            jwt_secret=get("JWT_SECRET"),
+            token_keys=_signing_keys("MS_TOKEN_KEYS", get("TOKEN_KEYS")),
+            cookie_secure=_bool("MS_COOKIE_SECURE", get("COOKIE_SECURE", "true" if env == "production" else "false")),
+            public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            token_in_body=_bool("MS_TOKEN_IN_BODY", get("TOKEN_IN_BODY", "false")),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            cookie_guard_mode=mode,
+            scheduler_enabled=_bool("MS_SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true")),
+            purge_at_utc=get("PURGE_AT_UTC", "03:00"),
+            trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip()),
+            login_max_failures=int(get("LOGIN_MAX_FAILURES", "5")),
+            login_window_seconds=int(get("LOGIN_WINDOW_SECONDS", "900")),
+        )
+        return settings.with_secrets()
+
+    def with_secrets(self) -> "Settings":
+        """Production refuses to start without keys; dev generates them and says so."""
+        missing = [name for name, value in (("MS_JWT_SECRET", self.jwt_secret), ("MS_TOKEN_KEYS", self.token_keys)) if not value]
+        if not missing:
+            if len(self.jwt_secret) < 32:
+                raise SettingsError("MS_JWT_SECRET must be at least 32 characters")
+            return self
+        if self.is_production:
+            raise SettingsError(f"{' and '.join(missing)} must be set when MS_ENV=production")
+        log.warning("%s not set: generated for this process only (sessions and tracking links will not survive a restart)", ", ".join(missing))
+        return replace(
+            self,
+            jwt_secret=self.jwt_secret or secrets.token_urlsafe(48),
+            token_keys=self.token_keys or (("dev", secrets.token_urlsafe(48).encode()),),
+        )
