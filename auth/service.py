@@ -193,3 +193,29 @@ async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUI
         return None
     row.revoked_at = row.revoked_at or now()
     return row
+
+
+# --- retention: rows that only matter for a while ------------------------------------------
+
+
+async def _purge_oldest(session: AsyncSession, model: type, column, cutoff: datetime, limit: int) -> int:  # noqa: ANN001
+    ids = select(model.id).where(column < cutoff).order_by(column).limit(limit)
+    result = await session.execute(delete(model).where(model.id.in_(ids.scalar_subquery())))
+    return result.rowcount or 0
+
+
+async def purge_revoked_tokens_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Revoked sessions that expired before `cutoff` can no longer be replayed: forget them."""
+    return await _purge_oldest(session, RevokedToken, RevokedToken.expires_at, cutoff, limit)
+
+
+async def count_revoked_tokens_before(session: AsyncSession, cutoff: datetime) -> int:
+    return await session.scalar(select(func.count()).where(RevokedToken.expires_at < cutoff)) or 0
+
+
+async def purge_login_failures_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    return await _purge_oldest(session, LoginFailure, LoginFailure.occurred_at, cutoff, limit)
+
+
+async def count_login_failures_before(session: AsyncSession, cutoff: datetime) -> int:
+    return await session.scalar(select(func.count()).where(LoginFailure.occurred_at < cutoff)) or 0

@@ -16,6 +16,7 @@ from auth.controllers import ApiKeyController, AuthController
 from auth.security import jwt_auth
 from governance.cli import GovernanceCLIPlugin
 from governance.db import alchemy_config
+from governance.enforcement.plugin import EnforcementPlugin
 from governance.health import health
 from governance.settings import Settings
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, AuthController, ApiKeyController],
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
-        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin()],
+        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin(), EnforcementPlugin(settings)],
         on_app_init=[auth.on_app_init],
         middleware=[REQUEST_LOGGING.middleware],
         state=State({"settings": settings, "db_config": db_config}),
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
             log_exceptions="always",
+            disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},  # client errors: one line, no trace
         ),
         debug=False,
     )

@@ -1,0 +1,54 @@
+"""Settings come from the environment once; production refuses to start without its keys."""
+
+import logging
+
+import pytest
+
+from governance.settings import Settings, SettingsError
+
+KEYS = {"MS_JWT_SECRET": "s" * 40, "MS_TOKEN_KEYS": "k2:" + "a" * 40 + ",k1:" + "b" * 40}
+
+
+def test_production_without_keys_is_a_startup_error():
+    with pytest.raises(SettingsError, match="MS_JWT_SECRET and MS_TOKEN_KEYS must be set"):
+        Settings.from_env({"MS_ENV": "production"}, env_file=None)
+
+
+def test_dev_without_keys_generates_them_and_warns(caplog):
+    with caplog.at_level(logging.WARNING):
+        settings = Settings.from_env({}, env_file=None)
+
+    assert len(settings.jwt_secret) >= 32 and settings.token_keys
+    assert "generated for this process only" in caplog.text
+
+
+def test_keys_are_read_newest_first():
+    settings = Settings.from_env({"MS_ENV": "production", **KEYS}, env_file=None)
+
+    assert settings.signing_key_id == "k2"
+    assert [key_id for key_id, _ in settings.token_keys] == ["k2", "k1"]
+    assert settings.cookie_secure is True  # production defaults to Secure cookies
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MS_COOKIE_SECURE", "maybe", "MS_COOKIE_SECURE must be true or false"),
+        ("MS_ENV", "staging", "MS_ENV must be one of"),
+        ("MS_TOKEN_KEYS", "short:abc", "secret of 32\\+ characters"),
+        ("MS_COOKIE_GUARD_MODE", "block", "MS_COOKIE_GUARD_MODE must be"),
+    ],
+)
+def test_malformed_settings_name_the_problem(name, value, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**KEYS, name: value}, env_file=None)
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("MS_PUBLIC_BASE_URL=https://from-file.example/\nMS_TOKEN_IN_BODY=true\n")
+
+    settings = Settings.from_env({**KEYS, "MS_TOKEN_IN_BODY": "false"}, env_file=env_file)
+
+    assert settings.public_base_url == "https://from-file.example"
+    assert settings.token_in_body is False
