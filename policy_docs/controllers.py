@@ -1,0 +1,190 @@
+"""Routes of the cookie policy: public pages and JSON, and the drafting workflow for privacy staff.
+
+Thin: rules live in policy_docs.service; reads of published versions go through the cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.guards import privacy_staff
+from auth.schemas import Principal
+from policy_docs import cache as policy_cache
+from policy_docs import pages, service
+from policy_docs.diff import diff as diff_versions
+from policy_docs.models import PolicyVersion
+from policy_docs.rendering import PreparedResponse, html_response
+from policy_docs.schemas import (
+    DraftCreate,
+    DraftPatch,
+    DraftView,
+    PolicyDiff,
+    PolicySnapshot,
+    PublishRequest,
+    VersionSummary,
+)
+
+AtParam = Annotated[
+    str | None, QueryParameter(name="at", description="An ISO 8601 instant, e.g. 2026-05-01T12:00:00Z (default: now)")
+]
+
+
+def parse_at(at: str | None) -> datetime:
+    if not at:
+        return service.now()
+    try:
+        return service.parse_instant(at)
+    except ValueError as exc:
+        raise ClientException(f"at: {exc}") from None
+
+
+def policy_error(_: Request, exc: service.PolicyError) -> Response:
+    """Domain errors as Litestar-shaped error bodies: 404, 409, or 422 listing every problem."""
+    status = {service.NotFound: 404, service.Conflict: 409, service.InvalidDraft: 422}.get(type(exc), 400)
+    body: dict[str, Any] = {"status_code": status, "detail": str(exc)}
+    if isinstance(exc, service.InvalidDraft):
+        body["extra"] = {"problems": exc.problems}
+    return Response(body, status_code=status)
+
+
+async def _in_force(request: Request, at: str | None) -> service.PolicySnapshot:
+    instant = parse_at(at)
+    snapshot = await policy_cache.at(request.app.state, instant)
+    if snapshot is None:
+        raise NotFoundException(f"no version of the cookie policy was in force at {instant.isoformat()}")
+    return snapshot
+
+
+async def _version(request: Request, number: int) -> service.PolicySnapshot:
+    snapshot = await policy_cache.of(request.app.state).version(number)
+    if snapshot is None:
+        raise NotFoundException(f"the cookie policy has no version {number}")
+    return snapshot
+
+
+class PolicyPagesController(Controller):
+    """The public HTML pages. They set no cookies and load nothing from third parties."""
+
+    path = "/cookie-policy"
+    tags = ["cookie policy"]
+    include_in_schema = False
+
+    @get("/", exclude_from_auth=True, summary="The cookie policy in force now (or ?at=)")
+    async def current_page(self, request: Request) -> PreparedResponse:
+        # `?at=` read by hand: this is the hottest public page, and the query is usually empty
+        at = request.query_params.get("at") if request.scope["query_string"] else None
+        cache = policy_cache.of(request.app.state)
+        return html_response(request, await pages.policy_page(request, cache, await _in_force(request, at)))
+
+    @get("/versions", exclude_from_auth=True, summary="History of the cookie policy")
+    async def history_page(self, request: Request) -> PreparedResponse:
+        return html_response(request, await pages.history_page(request, policy_cache.of(request.app.state)))
+
+    @get("/versions/{number:int}", exclude_from_auth=True, summary="One version, with what changed since the previous one")
+    async def version_page(self, request: Request, number: int) -> PreparedResponse:
+        cache = policy_cache.of(request.app.state)
+        return html_response(request, await pages.version_page(request, cache, await _version(request, number)))
+
+
+class PolicyApiController(Controller):
+    """The published policy as JSON: public, like the page."""
+
+    path = "/api/policy"
+    tags = ["cookie policy"]
+
+    @get("/current", exclude_from_auth=True, summary="The version in force now (or at ?at=)")
+    async def current(self, request: Request, at: AtParam = None) -> PolicySnapshot:
+        return await _in_force(request, at)
+
+    @get("/versions", exclude_from_auth=True, summary="Every published version, newest first")
+    async def versions(self, request: Request) -> list[VersionSummary]:
+        cache = policy_cache.of(request.app.state)
+        current = await cache.current()
+        in_force = current.number if current else None
+        return [service.summary_of(v, in_force) for v in reversed(await cache.versions())]
+
+    @get("/versions/{number:int}", exclude_from_auth=True, summary="One published version")
+    async def version(self, request: Request, number: int) -> PolicySnapshot:
+        return await _version(request, number)
+
+    @get("/diff", exclude_from_auth=True, summary="What changed between two versions")
+    async def diff(
+        self,
+        request: Request,
+        from_number: Annotated[int, QueryParameter(name="from", description="The older version number")],
+        to_number: Annotated[int, QueryParameter(name="to", description="The newer version number")],
+    ) -> PolicyDiff:
+        old, new = await _version(request, from_number), await _version(request, to_number)
+        return diff_versions(old.content, new.content, old.number, new.number)
+
+
+def draft_view(draft: PolicyVersion) -> DraftView:
+    return DraftView(
+        id=str(draft.id),
+        document=service.COOKIE_POLICY,
+        revision=draft.revision,
+        based_on=draft.based_on,
+        change_summary=draft.change_summary,
+        material=draft.material,
+        created_by=draft.created_by,
+        updated_at=draft.updated_at,
+        content=service.content_of(draft),
+        problems=service.draft_problems(draft),
+    )
+
+
+class DraftController(Controller):
+    """Privacy staff draft, check, preview and publish new versions."""
+
+    path = "/api/policy/drafts"
+    tags = ["cookie policy: drafts"]
+    guards = [privacy_staff]
+    exception_handlers = {service.PolicyError: policy_error}
+
+    @get("/", summary="Drafts not yet published")
+    async def list_drafts(self, db_session: AsyncSession) -> list[DraftView]:
+        return [draft_view(d) for d in await service.list_drafts(db_session)]
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Start a draft from a published version")
+    async def create(self, data: DraftCreate, request: Request[Principal, Any, Any], db_session: AsyncSession) -> DraftView:
+        return draft_view(await service.create_draft(db_session, data, request.user.label))
+
+    @get("/{draft_id:uuid}", summary="One draft, with the problems that would block publishing")
+    async def get_draft(self, draft_id: UUID, db_session: AsyncSession) -> DraftView:
+        return draft_view(await service.get_draft(db_session, draft_id))
+
+    @patch("/{draft_id:uuid}", summary="Edit prose, declarations or lists (published versions: 409)")
+    async def edit(self, draft_id: UUID, data: DraftPatch, db_session: AsyncSession) -> DraftView:
+        return draft_view(await service.edit_draft(db_session, draft_id, data))
+
+    @delete("/{draft_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Discard a draft")
+    async def discard(self, draft_id: UUID, db_session: AsyncSession) -> None:
+        await service.delete_draft(db_session, draft_id)
+
+    @post("/{draft_id:uuid}/validate", status_code=200, summary="Every problem that would block publishing")
+    async def validate(self, draft_id: UUID, db_session: AsyncSession) -> dict[str, list[str]]:
+        return {"problems": service.draft_problems(await service.get_draft(db_session, draft_id))}
+
+    @get("/{draft_id:uuid}/preview", summary="The draft rendered as the public page would show it")
+    async def preview(self, draft_id: UUID, request: Request, db_session: AsyncSession) -> Response[str]:
+        draft = await service.get_draft(db_session, draft_id)
+        snapshot = service.preview_snapshot(draft)
+        html = pages.preview_html(request, snapshot, draft.based_on, draft.revision)
+        return Response(html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+    @post("/{draft_id:uuid}/publish", status_code=HTTP_201_CREATED, summary="Publish now, or schedule at a future effective_from")
+    async def publish(
+        self, draft_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession, data: PublishRequest | None = None
+    ) -> PolicySnapshot:
+        snapshot = await service.publish(db_session, draft_id, data or PublishRequest(), request.user.label)
+        await db_session.commit()  # commit before the cache reloads, so no request caches the old timeline
+        policy_cache.of(request.app.state).invalidate()
+        return snapshot

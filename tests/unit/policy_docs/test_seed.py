@@ -1,0 +1,40 @@
+"""The seed data files describe what the service really sets."""
+
+from datetime import date, datetime, timezone
+
+from auth.security import session_cookies
+from governance.settings import Settings
+from policy_docs.seed import load_seed
+
+SEED = load_seed()
+
+
+def test_version_one_dates():
+    assert SEED.effective_from == datetime(2026, 4, 17, tzinfo=timezone.utc)
+    assert SEED.last_updated == date(2026, 5, 10)
+
+
+def test_declared_session_cookies_match_what_login_sets():
+    declared = {d.name: d for d in SEED.content.declarations if d.kind == "cookie"}
+    for cookie in session_cookies(Settings(cookie_secure=True), "jwt", "csrf"):
+        declaration = declared[cookie.key]
+        assert declaration.http_only == cookie.httponly
+        assert declaration.same_site == cookie.samesite
+        assert declaration.path == cookie.path
+        assert declaration.duration.seconds == cookie.max_age
+        assert declaration.secure is None  # not pinned: MS_COOKIE_SECURE decides
+
+
+def test_storage_keys_and_next_locale():
+    by_name = {d.name: d for d in SEED.content.declarations}
+    assert by_name["__next_locale"].duration.seconds == 365 * 24 * 3600
+    assert {n for n, d in by_name.items() if d.kind == "local_storage"} == {
+        "ms_journey_visitor_id",
+        "ms_journey_session_id",
+        "ms_journey_first_touch",
+    }
+    assert by_name["ms_journey_visitor_id"].duration.kind == "persistent"
+
+
+def test_no_declaration_invents_a_key_for_the_legacy_bearer_token():
+    assert all("bearer" not in d.name.lower() and "token" not in d.name.lower() for d in SEED.content.declarations)
