@@ -1,0 +1,201 @@
+"""Recording hits: only while allowed, batched, drained on shutdown, classified, and reported."""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from freezegun import freeze_time
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from governance import audit
+from governance.app import create_app
+from governance.db import create_engine
+from tests.integration.tracking.conftest import DOMAIN, HTML, bearer, flush, tokens_in
+from tracking import service
+from tracking.models import EmailRecord, TrackedLink, TrackingEvent
+from tracking.plugin import RECORDER_STATE_KEY
+from tracking.recorder import EventRecorder
+
+FIREFOX = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+THREE_LINKS = "<body>" + "".join(f'<a href="https://shop.example/{i}">{i}</a>' for i in range(3)) + "</body>"
+
+
+def events(db) -> list[tuple[str, str]]:
+    rows = db.run(lambda s: s.execute(select(TrackingEvent.kind, TrackingEvent.client_class).order_by(TrackingEvent.id)))
+    return [tuple(row) for row in rows]
+
+
+def test_a_graceful_shutdown_drains_every_queued_hit(db, settings, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    body = send()
+    pixel, link = tokens_in(body["html"], "o")[0], tokens_in(body["html"], "c")[0]
+
+    with TestClient(create_app(settings), base_url="http://testserver.local") as client:
+        answered = sum(client.get(f"/t/o/{pixel}.gif").status_code == 200 for _ in range(150))
+        answered += sum(client.get(f"/t/c/{link}", follow_redirects=False).status_code == 302 for _ in range(50))
+        # no flush: leaving the block shuts the app down, which must write everything answered
+
+    assert answered == 200
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 200
+
+
+def test_stopping_the_recorder_writes_what_is_still_queued(db, domain, send):
+    domain(track_opens=True)
+    email_id = send()["id"]
+    hit = service.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+
+    async def queue_then_stop() -> tuple[int, int]:
+        engine = create_engine(db.url)
+        recorder = EventRecorder(async_sessionmaker(engine, expire_on_commit=False))
+        await recorder.start()
+        for _ in range(300):
+            await recorder.hit(hit)  # never yields: the writer has not run yet
+        written_before_stop = recorder.written
+        await recorder.stop()
+        await engine.dispose()
+        return written_before_stop, recorder.written
+
+    before, after = asyncio.run(queue_then_stop())
+
+    assert (before, after) == (0, 300)
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 300
+
+
+def test_hits_are_written_in_batches_not_one_transaction_each(client, db, domain, send):
+    domain(track_opens=True)
+    email_id = send()["id"]
+    recorder = client.app.state[RECORDER_STATE_KEY]
+    hit = service.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+
+    async def many_hits() -> int:
+        before = recorder.batches
+        for _ in range(500):
+            await recorder.hit(hit)
+        await recorder.flush()
+        return recorder.batches - before
+
+    batches = client.blocking_portal.call(many_hits)
+
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 500
+    assert batches < 10
+
+
+def test_turning_opens_off_after_sending_stops_recording_from_then_on(client, db, api_key, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    body = send()
+    pixel, link = tokens_in(body["html"], "o")[0], tokens_in(body["html"], "c")[0]
+    client.get(f"/t/o/{pixel}.gif")
+    flush(client)
+
+    client.patch(f"/api/emails/{body['id']}/tracking", json={"track_opens": False}, headers=bearer(api_key))
+    after = client.get(f"/t/o/{pixel}.gif")
+    client.get(f"/t/c/{link}", follow_redirects=False)
+    flush(client)
+
+    assert after.status_code == 200  # still a pixel: the client sees no difference
+    assert [kind for kind, _ in events(db)] == ["open", "click"]
+    assert db.run(lambda s: audit.entries(s, action="tracking.email_settings"))[0].subject == f"email {body['id']}"
+
+
+def test_turning_the_domain_off_stops_recording_for_emails_already_sent(client, db, api_key, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    pixel = tokens_in(send()["html"], "o")[0]
+
+    domain(track_opens=False, track_clicks=True)
+    client.get(f"/t/o/{pixel}.gif")
+    flush(client)
+
+    assert events(db) == []
+
+
+def test_suppressing_a_recipient_after_sending_stops_recording(client, db, api_key, domain, send):
+    domain(track_opens=True)
+    pixel = tokens_in(send(recipient="someone@bank.example")["html"], "o")[0]
+
+    client.post("/api/suppressions", json={"recipient": "bank.example"}, headers=bearer(api_key))
+    client.get(f"/t/o/{pixel}.gif")
+    flush(client)
+
+    assert events(db) == []
+
+
+def test_machine_and_human_hits_are_classified_and_reported_side_by_side(client, db, api_key, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    with freeze_time("2026-03-01 12:00:00", tick=True, real_asyncio=True) as frozen:
+        first = send(html=THREE_LINKS)
+        second = send(html=HTML)
+        client.get(f"/t/o/{tokens_in(first['html'], 'o')[0]}.gif", headers={"User-Agent": "Mozilla/5.0"})
+        client.get(f"/t/c/{tokens_in(second['html'], 'c')[0]}", headers=FIREFOX, follow_redirects=False)  # seconds after sending
+        frozen.tick(timedelta(minutes=10))
+        client.get(f"/t/o/{tokens_in(first['html'], 'o')[0]}.gif", headers=FIREFOX)
+        client.get(f"/t/o/{tokens_in(second['html'], 'o')[0]}.gif", headers=FIREFOX)
+        client.get(f"/t/c/{tokens_in(second['html'], 'c')[0]}", headers=FIREFOX, follow_redirects=False)
+        for token in tokens_in(first["html"], "c"):  # every link of one email within a second: a scanner
+            client.get(f"/t/c/{token}", headers=FIREFOX, follow_redirects=False)
+        flush(client)
+
+    report = client.get(f"/api/domains/{DOMAIN}/tracking/report", headers=bearer(api_key)).json()
+    first_events = client.get(f"/api/emails/{first['id']}/events", headers=bearer(api_key)).json()
+
+    assert report["opens"] == {"raw": 3, "human": 2}
+    assert report["unique_opens"] == {"raw": 2, "human": 2}
+    assert report["clicks"] == {"raw": 5, "human": 1}
+    assert report["unique_clicks"] == {"raw": 2, "human": 1}
+    assert report["by_client_class"]["apple_privacy_proxy"] == {"opens": 1, "clicks": 0}
+    assert report["by_client_class"]["security_scanner"] == {"opens": 0, "clicks": 4}
+    sale = next(link for link in report["links"] if link["url"] == "https://shop.example/sale?a=1&b=2")
+    assert sale["clicks"] == {"raw": 2, "human": 1}
+    clicks = [e for e in first_events if e["kind"] == "click"]
+    assert {e["client_class"] for e in clicks} == {"security_scanner"} and all("links of this email" in e["reason"] for e in clicks)
+    assert [e["url"] for e in clicks] == [f"https://shop.example/{i}" for i in range(3)]
+
+
+def test_the_report_can_be_limited_to_a_time_window(client, api_key, domain, send):
+    domain(track_opens=True)
+    pixel = tokens_in(send()["html"], "o")[0]
+    client.get(f"/t/o/{pixel}.gif")
+    flush(client)
+
+    later = client.get(f"/api/domains/{DOMAIN}/tracking/report", params={"since": "2999-01-01T00:00:00Z"}, headers=bearer(api_key)).json()
+    everything = client.get(f"/api/domains/{DOMAIN}/tracking/report", headers=bearer(api_key)).json()
+
+    assert later["opens"]["raw"] == 0 and everything["opens"]["raw"] == 1
+
+
+def test_no_ip_address_or_user_agent_is_stored(client, db, domain, send):
+    domain(track_opens=True)
+    pixel = tokens_in(send()["html"], "o")[0]
+    client.get(f"/t/o/{pixel}.gif", headers={"User-Agent": "Mozilla/5.0 SecretAgent/7", "X-Forwarded-For": "203.0.113.9"})
+    flush(client)
+
+    row = db.run(lambda s: s.scalar(select(TrackingEvent)))
+    stored = " ".join(str(getattr(row, column.key)) for column in TrackingEvent.__table__.columns)
+    assert "SecretAgent" not in stored and "203.0.113" not in stored and "testclient" not in stored
+
+
+def test_the_retention_helpers_delete_at_most_limit_rows_and_count_what_is_left(client, db, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    with freeze_time("2026-01-01 00:00:00", tick=True, real_asyncio=True):
+        old = send()
+        for _ in range(5):
+            client.get(f"/t/o/{tokens_in(old['html'], 'o')[0]}.gif")
+        flush(client)
+    recent = send()
+    client.get(f"/t/o/{tokens_in(recent['html'], 'o')[0]}.gif")
+    flush(client)
+    cutoff = datetime(2026, 2, 1, tzinfo=timezone.utc)
+
+    assert db.run(lambda s: service.count_events_before(s, cutoff)) == 5
+    assert db.run(lambda s: service.purge_events_before(s, cutoff, 3)) == 3
+    assert db.run(lambda s: service.purge_events_before(s, cutoff, 3)) == 2
+    assert db.run(lambda s: service.count_events_before(s, cutoff)) == 0
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 1
+
+    assert db.run(lambda s: service.count_email_records_before(s, cutoff)) == 1
+    assert db.run(lambda s: service.purge_email_records_before(s, cutoff, 10)) == 1
+    assert db.run(lambda s: service.purge_email_records_before(s, cutoff, 10)) == 0
+    scrubbed = db.run(lambda s: s.get(EmailRecord, old["id"]))
+    assert scrubbed.recipient_key is None and scrubbed.tracking_data_purged_at is not None
+    assert db.run(lambda s: s.scalar(select(func.count()).where(TrackedLink.email_id == old["id"]))) == 0
+    assert db.run(lambda s: s.scalar(select(func.count()).where(TrackedLink.email_id == recent["id"]))) == 1

@@ -1,0 +1,55 @@
+"""`python -m governance domains ...`: register sending domains and set their tracking from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from auth import service as auth_service
+from governance.db import standalone_session
+from governance.settings import Settings
+from tracking import service
+from tracking.schemas import DomainTracking
+
+
+@click.group(name="domains", help="Sending domains and their email tracking settings.")
+def domains_group() -> None: ...
+
+
+@domains_group.command(name="add", help="Register a sending domain for an account (tracking starts off).")
+@click.option("--account", required=True, help="Account name (created if new).")
+@click.option("--track-opens/--no-track-opens", default=False)
+@click.option("--track-clicks/--no-track-clicks", default=False)
+@click.option("--track-text-links/--no-track-text-links", default=False)
+@click.argument("domain")
+def add_domain(account: str, domain: str, track_opens: bool, track_clicks: bool, track_text_links: bool) -> None:
+    settings = Settings.from_env()
+
+    async def add() -> str:
+        async with standalone_session(settings.database_url) as session:
+            account_row = await auth_service.get_or_create_account(session, account)
+            row = await service.add_domain(session, account_id=account_row.id, name=domain, actor="cli")
+            tracking = DomainTracking(track_opens=track_opens, track_clicks=track_clicks, track_text_links=track_text_links)
+            await service.set_domain_tracking(session, row, tracking, actor="cli")
+            return f"registered {row.name} for {account} (opens {'on' if track_opens else 'off'}, clicks {'on' if track_clicks else 'off'})"
+
+    try:
+        click.echo(asyncio.run(add()))
+    except service.TrackingError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@domains_group.command(name="list", help="Every registered sending domain and its tracking settings.")
+def list_domains() -> None:
+    settings = Settings.from_env()
+
+    async def rows() -> list[str]:
+        async with standalone_session(settings.database_url) as session:
+            return [
+                f"{d.name}\taccount={d.account_id}\topens={d.track_opens}\tclicks={d.track_clicks}\ttext_links={d.track_text_links}"
+                for d in await service.list_domains(session, None)
+            ]
+
+    for line in asyncio.run(rows()):
+        click.echo(line)

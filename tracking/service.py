@@ -1,0 +1,566 @@
+"""Tracking rules: domains and their settings, precedence, registration with rewriting, suppressions,
+recording hits, reading events, and the retention purges. No HTTP here.
+
+Precedence, per kind (opens, clicks), most restrictive wins:
+recipient address suppressed > recipient domain suppressed > domain setting off > email opts out.
+The decision is fixed on the email record at registration. At hit time, an event is recorded
+only if the email is still active for that kind, the domain still allows it and the recipient
+has not been suppressed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from uuid import UUID
+
+from sqlalchemy import DateTime, and_, column, delete, distinct, func, insert, select, table, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from governance import audit
+from tracking import classify
+from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
+from tracking.rewrite import LinkRules, SkippedLink, rewrite_html, rewrite_text, unsubscribe_targets
+from tracking.schemas import (
+    Counts,
+    DomainReport,
+    DomainTracking,
+    EmailCreate,
+    EmailTracking,
+    EmailTrackingPatch,
+    EventView,
+    KindDecision,
+    LinkCounts,
+)
+from tracking.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from governance.settings import Settings
+
+Kind = Literal["open", "click"]
+DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+MAX_BODY_CHARS = 5_000_000
+
+
+class TrackingError(Exception):
+    """A rule refused the request; the message is safe to show."""
+
+
+class NotFound(TrackingError):
+    pass
+
+
+class Conflict(TrackingError):
+    pass
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- configuration built once per app ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackingContext:
+    """What registration needs besides the database: the token signer, the public base URL, the
+    key for recipient hashes."""
+
+    signer: TokenSigner
+    base_url: str
+    recipient_key: bytes
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "TrackingContext":
+        return cls(
+            signer=TokenSigner(settings.token_keys),
+            base_url=settings.public_base_url.rstrip("/"),
+            recipient_key=settings.recipient_hash_key,
+        )
+
+    def pixel_url(self, email_id: int) -> str:
+        return f"{self.base_url}/t/o/{self.signer.sign_open(email_id)}.gif"
+
+    def click_url(self, email_id: int, link_index: int, destination: str) -> str:
+        return f"{self.base_url}/t/c/{self.signer.sign_click(email_id, link_index, destination)}"
+
+    def recipient_hash(self, kind: str, value: str) -> str:
+        return hmac.new(self.recipient_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_domain(name: str) -> str:
+    try:
+        domain = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise TrackingError(f"not a domain name: {name!r}") from exc
+    if not DOMAIN_NAME.match(domain):
+        raise TrackingError(f"not a domain name: {name!r}")
+    return domain
+
+
+def split_recipient(recipient: str) -> tuple[str, str]:
+    """(normalized address, normalized domain) of a recipient address."""
+    local, at, domain = recipient.strip().rpartition("@")
+    if not at or not local or len(recipient) > 320:
+        raise TrackingError("recipient must be an email address")
+    domain = normalize_domain(domain)
+    return f"{local.lower()}@{domain}", domain
+
+
+# --- sending domains ------------------------------------------------------------------------
+
+
+async def add_domain(session: AsyncSession, *, account_id: UUID, name: str, actor: str) -> SendingDomain:
+    name = normalize_domain(name)
+    owner = await session.scalar(select(SendingDomain.account_id).where(SendingDomain.name == name))
+    if owner is not None:
+        raise Conflict(f"{name} is already registered" + (" to this account" if owner == account_id else " to another account"))
+    domain = SendingDomain(account_id=account_id, name=name, excluded_link_hosts=[])
+    session.add(domain)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # registered concurrently
+        raise Conflict(f"{name} is already registered") from exc
+    await audit.record(session, actor=actor, action="tracking.domain_add", subject=name, account_id=str(account_id))
+    return domain
+
+
+async def list_domains(session: AsyncSession, account_id: UUID | None) -> list[SendingDomain]:
+    query = select(SendingDomain).order_by(SendingDomain.name)
+    if account_id is not None:
+        query = query.where(SendingDomain.account_id == account_id)
+    return list(await session.scalars(query))
+
+
+async def get_domain(session: AsyncSession, name: str) -> SendingDomain:
+    try:
+        name = normalize_domain(name)
+    except TrackingError as exc:
+        raise NotFound("no such sending domain") from exc
+    domain = await session.scalar(select(SendingDomain).where(SendingDomain.name == name))
+    if domain is None:
+        raise NotFound("no such sending domain")
+    return domain
+
+
+def domain_tracking(domain: SendingDomain) -> DomainTracking:
+    return DomainTracking(
+        track_opens=domain.track_opens,
+        track_clicks=domain.track_clicks,
+        track_text_links=domain.track_text_links,
+        excluded_link_hosts=list(domain.excluded_link_hosts or []),
+    )
+
+
+async def set_domain_tracking(session: AsyncSession, domain: SendingDomain, data: DomainTracking, *, actor: str) -> DomainTracking:
+    before = domain_tracking(domain)
+    domain.track_opens = data.track_opens
+    domain.track_clicks = data.track_clicks
+    domain.track_text_links = data.track_text_links
+    domain.excluded_link_hosts = sorted({normalize_domain(h) for h in data.excluded_link_hosts})
+    after = domain_tracking(domain)
+    await audit.record(
+        session, actor=actor, action="tracking.domain_settings", subject=domain.name,
+        before={f: getattr(before, f) for f in before.__struct_fields__}, after={f: getattr(after, f) for f in after.__struct_fields__},
+    )
+    return after
+
+
+# --- recipient suppressions -----------------------------------------------------------------
+
+
+async def add_suppression(session: AsyncSession, ctx: TrackingContext, *, account_id: UUID, recipient: str, actor: str) -> RecipientSuppression:
+    if "@" in recipient:
+        kind, value = "address", split_recipient(recipient)[0]
+    else:
+        kind, value = "domain", normalize_domain(recipient)
+    key = ctx.recipient_hash(kind, value)
+    existing = await session.scalar(
+        select(RecipientSuppression).where(RecipientSuppression.account_id == account_id, RecipientSuppression.recipient_key == key)
+    )
+    if existing is not None:
+        return existing
+    row = RecipientSuppression(account_id=account_id, kind=kind, recipient_key=key)
+    session.add(row)
+    await session.flush()
+    await audit.record(session, actor=actor, action="tracking.suppression_add", subject=f"{kind} suppression {row.id}", account_id=str(account_id))
+    return row
+
+
+async def list_suppressions(session: AsyncSession, account_id: UUID) -> list[RecipientSuppression]:
+    query = select(RecipientSuppression).where(RecipientSuppression.account_id == account_id).order_by(RecipientSuppression.created_at)
+    return list(await session.scalars(query))
+
+
+async def remove_suppression(session: AsyncSession, *, suppression_id: UUID, account_id: UUID | None, actor: str) -> None:
+    row = await session.get(RecipientSuppression, suppression_id)
+    if row is None or (account_id is not None and row.account_id != account_id):
+        raise NotFound("no such suppression")
+    await session.delete(row)
+    await audit.record(session, actor=actor, action="tracking.suppression_remove", subject=f"{row.kind} suppression {row.id}", account_id=str(row.account_id))
+
+
+async def _suppressed_by(session: AsyncSession, account_id: UUID, address_key: str | None, domain_key: str | None) -> str | None:
+    keys = [k for k in (address_key, domain_key) if k]
+    if not keys:
+        return None
+    found = set(
+        await session.scalars(
+            select(RecipientSuppression.recipient_key).where(
+                RecipientSuppression.account_id == account_id, RecipientSuppression.recipient_key.in_(keys)
+            )
+        )
+    )
+    if address_key in found:
+        return "recipient_address"
+    if domain_key in found:
+        return "recipient_domain"
+    return None
+
+
+# --- precedence -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    enabled: bool
+    decided_by: str
+    overridden: bool
+
+
+def decide(*, domain_allows: bool, requested: bool | None, suppressed_by: str | None) -> Decision:
+    """The most restrictive level wins; asking for more than allowed is recorded, not refused."""
+    if suppressed_by:
+        enabled, by = False, suppressed_by
+    elif not domain_allows:
+        enabled, by = False, "domain"
+    elif requested is False:
+        enabled, by = False, "email"
+    else:
+        enabled, by = True, "email" if requested else "domain"
+    return Decision(enabled=enabled, decided_by=by, overridden=bool(requested) and not enabled)
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    email: EmailRecord
+    domain: SendingDomain
+    html: str | None
+    text: str | None
+    links_tracked: int
+    skipped: list[SkippedLink]
+
+
+async def register_email(session: AsyncSession, ctx: TrackingContext, *, account_id: UUID | None, data: EmailCreate) -> Registration:
+    """Decide, record and rewrite one outgoing email. `account_id` None: an admin, any account."""
+    if data.html is None and data.text is None:
+        raise TrackingError("send html, text or both")
+    if len(data.html or "") + len(data.text or "") > MAX_BODY_CHARS:
+        raise TrackingError(f"bodies larger than {MAX_BODY_CHARS} characters are not accepted")
+    if not data.message_id.strip() or len(data.message_id) > 998:
+        raise TrackingError("message_id must be 1 to 998 characters")
+    domain = await get_domain(session, data.domain)
+    if account_id is not None and domain.account_id != account_id:
+        raise NotFound("no such sending domain")
+    address, recipient_domain = split_recipient(data.recipient)
+    address_key = ctx.recipient_hash("address", address)
+    domain_key = ctx.recipient_hash("domain", recipient_domain)
+    suppressed_by = await _suppressed_by(session, domain.account_id, address_key, domain_key)
+    opens = decide(domain_allows=domain.track_opens, requested=data.track_opens, suppressed_by=suppressed_by)
+    clicks = decide(domain_allows=domain.track_clicks, requested=data.track_clicks, suppressed_by=suppressed_by)
+    email = EmailRecord(
+        account_id=domain.account_id, domain_id=domain.id, message_id=data.message_id.strip(),
+        recipient_key=address_key, recipient_domain_key=domain_key,
+        opens_requested=data.track_opens, opens_decided=opens.enabled, opens_decided_by=opens.decided_by,
+        opens_overridden=opens.overridden, opens_active=opens.enabled,
+        clicks_requested=data.track_clicks, clicks_decided=clicks.enabled, clicks_decided_by=clicks.decided_by,
+        clicks_overridden=clicks.overridden, clicks_active=clicks.enabled, link_count=0,
+    )
+    session.add(email)
+    await session.flush()
+
+    links: list[tuple[str, str]] = []  # (part, destination), index = position
+
+    def tracker(part: str):  # noqa: ANN202
+        def track(destination: str) -> str:
+            links.append((part, destination))
+            return ctx.click_url(email.id, len(links) - 1, destination)
+
+        return track
+
+    rules = LinkRules(excluded_hosts=tuple(domain.excluded_link_hosts or ()), unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe))
+    html_body, text_body = data.html, data.text
+    skipped: list[SkippedLink] = []
+    if data.html is not None:
+        result = rewrite_html(
+            data.html, track_link=tracker("html") if clicks.enabled else None,
+            pixel_url=ctx.pixel_url(email.id) if opens.enabled else None, rules=rules,
+        )
+        html_body, skipped = result.body, skipped + result.skipped
+    if data.text is not None and clicks.enabled and domain.track_text_links:
+        result = rewrite_text(data.text, track_link=tracker("text"), rules=rules)
+        text_body, skipped = result.body, skipped + result.skipped
+    email.link_count = len(links)
+    if links:
+        await session.execute(
+            insert(TrackedLink), [{"email_id": email.id, "link_index": i, "part": part, "url": url} for i, (part, url) in enumerate(links)]
+        )
+    return Registration(email=email, domain=domain, html=html_body, text=text_body, links_tracked=len(links), skipped=skipped)
+
+
+# --- an email's tracking after registration -------------------------------------------------
+
+
+async def get_email(session: AsyncSession, email_id: int, account_id: UUID | None) -> tuple[EmailRecord, SendingDomain]:
+    row = (await session.execute(select(EmailRecord, SendingDomain).join(SendingDomain).where(EmailRecord.id == email_id))).first()
+    if row is None or (account_id is not None and row[0].account_id != account_id):
+        raise NotFound("no such email")
+    return row[0], row[1]
+
+
+def email_tracking(email: EmailRecord, domain: SendingDomain) -> EmailTracking:
+    def kind(prefix: str) -> KindDecision:
+        return KindDecision(
+            decided=getattr(email, f"{prefix}_decided"), decided_by=getattr(email, f"{prefix}_decided_by"),
+            overridden=getattr(email, f"{prefix}_overridden"), active=getattr(email, f"{prefix}_active"),
+            stopped_at=getattr(email, f"{prefix}_stopped_at"),
+        )
+
+    return EmailTracking(email_id=email.id, message_id=email.message_id, domain=domain.name, opens=kind("opens"), clicks=kind("clicks"))
+
+
+async def change_email_tracking(
+    session: AsyncSession, email: EmailRecord, domain: SendingDomain, patch: EmailTrackingPatch, *, actor: str
+) -> EmailTracking:
+    """Off stops recording from now on. On is refused when a stricter level says no, or when the
+    email went out without that kind of tracking (there is nothing to turn back on)."""
+    for prefix, wanted, domain_allows in (
+        ("opens", patch.track_opens, domain.track_opens),
+        ("clicks", patch.track_clicks, domain.track_clicks),
+    ):
+        if wanted is None or wanted == getattr(email, f"{prefix}_active"):
+            continue
+        if not wanted:
+            setattr(email, f"{prefix}_active", False)
+            setattr(email, f"{prefix}_stopped_at", now())
+            continue
+        if not domain_allows:
+            raise Conflict(f"{prefix} tracking is off for the domain {domain.name}; an email cannot turn it on")
+        if await _suppressed_by(session, email.account_id, email.recipient_key, email.recipient_domain_key):
+            raise Conflict(f"the recipient is suppressed; {prefix} tracking cannot be turned on")
+        if not getattr(email, f"{prefix}_decided"):
+            raise Conflict(f"this email was sent without {prefix} tracking; there is nothing to turn back on")
+        setattr(email, f"{prefix}_active", True)
+        setattr(email, f"{prefix}_stopped_at", None)
+    await audit.record(
+        session, actor=actor, action="tracking.email_settings", subject=f"email {email.id}",
+        track_opens=patch.track_opens, track_clicks=patch.track_clicks,
+    )
+    return email_tracking(email, domain)
+
+
+# --- recording hits (called by the recorder, one transaction per batch) ------------------------
+
+
+class Hit(NamedTuple):
+    """One answered pixel fetch or link click, queued for the recorder (a tuple: cheap on the hot path)."""
+
+    kind: Kind
+    email_id: int
+    link_index: int | None
+    at: datetime
+    user_agent: str
+    network: str | None  # what classification needs of the client address; the address itself is not kept
+
+
+# The events table as plain columns: a Core executemany without ORM bookkeeping or per-row
+# DateTimeUTC conversion (the times are already aware UTC datetimes). Same storage as the model.
+EVENT_ROWS = table(
+    TrackingEvent.__tablename__,
+    column("occurred_at", DateTime(timezone=True)), column("email_id"), column("kind"), column("link_index"),
+    column("client_class"), column("class_reason"),
+)
+
+
+def _recording_until(row: Any, kind: Kind, suppressed: set[tuple[UUID, str]]) -> datetime | bool:
+    """Whether an email records hits of this kind now: True, False, or until when (stopped since)."""
+    if kind == "open":
+        active, stopped_at, domain_allows = row.opens_active, row.opens_stopped_at, row.domain_track_opens
+    else:
+        active, stopped_at, domain_allows = row.clicks_active, row.clicks_stopped_at, row.domain_track_clicks
+    if not domain_allows or any((row.account_id, key) in suppressed for key in (row.recipient_key, row.recipient_domain_key) if key):
+        return False
+    return True if active else stopped_at or False
+
+
+async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classify.BurstDetector) -> int:
+    """Write the events of a batch of hits that are still allowed; returns how many were written."""
+    ids = {hit.email_id for hit in hits}
+    rows = (
+        await session.execute(
+            select(
+                EmailRecord.id, EmailRecord.account_id, EmailRecord.created_at, EmailRecord.recipient_key,
+                EmailRecord.recipient_domain_key, EmailRecord.opens_active, EmailRecord.opens_stopped_at,
+                EmailRecord.clicks_active, EmailRecord.clicks_stopped_at,
+                SendingDomain.track_opens.label("domain_track_opens"), SendingDomain.track_clicks.label("domain_track_clicks"),
+            )
+            .join(SendingDomain, SendingDomain.id == EmailRecord.domain_id)
+            .where(EmailRecord.id.in_(ids))
+        )
+    ).all()
+    keys = {key for row in rows for key in (row.recipient_key, row.recipient_domain_key) if key}
+    suppressed: set[tuple[UUID, str]] = set()
+    if keys:
+        suppressed = set(
+            (await session.execute(
+                select(RecipientSuppression.account_id, RecipientSuppression.recipient_key).where(RecipientSuppression.recipient_key.in_(keys))
+            )).tuples()
+        )
+    # (email id, kind) -> (recording until, registered at): decided once per batch, not per hit
+    emails = {
+        (row.id, kind): (_recording_until(row, kind, suppressed), row.created_at) for row in rows for kind in ("open", "click")
+    }
+    events, bursts_found = [], {}
+    for hit in hits:
+        until, registered_at = emails.get((hit.email_id, hit.kind), (False, None))
+        if until is not True and (until is False or hit.at >= until):
+            continue
+        verdict = classify.classify_agent(hit.kind, hit.user_agent, hit.network)
+        burst_start = bursts.click(hit.email_id, hit.link_index or 0, hit.at) if hit.kind == "click" else None
+        verdict = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
+        if burst_start is not None:
+            bursts_found[hit.email_id] = (burst_start, verdict.reason)
+        events.append({
+            "occurred_at": hit.at, "email_id": hit.email_id, "kind": hit.kind, "link_index": hit.link_index,
+            "client_class": verdict.client_class, "class_reason": verdict.reason,
+        })
+    if events:
+        await session.execute(insert(EVENT_ROWS), events)
+    for email_id, (start, reason) in bursts_found.items():  # the burst's earlier clicks were scanners too
+        await session.execute(
+            update(TrackingEvent)
+            .where(TrackingEvent.email_id == email_id, TrackingEvent.kind == "click", TrackingEvent.occurred_at >= start,
+                   TrackingEvent.client_class != classify.SCANNER)
+            .values(client_class=classify.SCANNER, class_reason=reason)
+        )
+    return len(events)
+
+
+# --- reading events ------------------------------------------------------------------------------
+
+
+async def email_events(session: AsyncSession, email_id: int, *, limit: int = 500) -> list[EventView]:
+    rows = await session.execute(
+        select(TrackingEvent, TrackedLink.url)
+        .outerjoin(TrackedLink, and_(TrackedLink.email_id == TrackingEvent.email_id, TrackedLink.link_index == TrackingEvent.link_index))
+        .where(TrackingEvent.email_id == email_id)
+        .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
+        .limit(limit)
+    )
+    return [
+        EventView(occurred_at=e.occurred_at, kind=e.kind, link_index=e.link_index, url=url, client_class=e.client_class, reason=e.class_reason)
+        for e, url in rows
+    ]
+
+
+async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None) -> DomainReport:
+    """Opens, unique opens, clicks and clicks per link, raw and human-only side by side."""
+    window = [EmailRecord.domain_id == domain.id]
+    if since is not None:
+        window.append(TrackingEvent.occurred_at >= since)
+    if until is not None:
+        window.append(TrackingEvent.occurred_at < until)
+    events = select(TrackingEvent).join(EmailRecord, EmailRecord.id == TrackingEvent.email_id).where(*window).subquery()
+    human = events.c.client_class == classify.HUMAN
+    totals = await session.execute(
+        select(
+            events.c.kind, events.c.client_class, func.count(), func.count(distinct(events.c.email_id))
+        ).group_by(events.c.kind, events.c.client_class)
+    )
+    by_class: dict[str, dict[str, int]] = {c: {"opens": 0, "clicks": 0} for c in classify.CLIENT_CLASSES}
+    counts = {"open": Counts(), "click": Counts()}
+    for kind, client_class, count, _ in totals:
+        by_class.setdefault(client_class, {"opens": 0, "clicks": 0})[f"{kind}s"] += count
+        counts[kind].raw += count
+        if client_class == classify.HUMAN:
+            counts[kind].human += count
+    unique = {}
+    for kind in ("open", "click"):
+        raw, humans = (
+            await session.execute(
+                select(
+                    func.count(distinct(events.c.email_id)),
+                    func.count(distinct(events.c.email_id)).filter(human),
+                ).where(events.c.kind == kind)
+            )
+        ).one()
+        unique[kind] = Counts(raw=raw, human=humans)
+    per_link = await session.execute(
+        select(TrackedLink.url, events.c.link_index, func.count(), func.count().filter(human))
+        .select_from(events)
+        .outerjoin(TrackedLink, and_(TrackedLink.email_id == events.c.email_id, TrackedLink.link_index == events.c.link_index))
+        .where(events.c.kind == "click")
+        .group_by(TrackedLink.url, events.c.link_index)
+        .order_by(func.count().desc())
+    )
+    links: dict[tuple[str | None, int | None], Counts] = {}
+    for url, index, raw, humans in per_link:
+        key = (url, None) if url is not None else (None, index)  # one row per destination across emails
+        entry = links.setdefault(key, Counts())
+        entry.raw += raw
+        entry.human += humans
+    return DomainReport(
+        domain=domain.name, since=since, until=until, opens=counts["open"], unique_opens=unique["open"],
+        clicks=counts["click"], unique_clicks=unique["click"], by_client_class=by_class,
+        links=[LinkCounts(url=url, link_index=index, clicks=c) for (url, index), c in sorted(links.items(), key=lambda i: -i[1].raw)],
+    )
+
+
+# --- retention (called by governance/retention) ------------------------------------------------
+
+
+async def purge_events_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Delete at most `limit` tracking events older than `cutoff`, oldest first. Links keep
+    redirecting: the redirect reads its destination from the signed token, never from a table."""
+    ids = select(TrackingEvent.id).where(TrackingEvent.occurred_at < cutoff).order_by(TrackingEvent.occurred_at).limit(limit)
+    result = await session.execute(delete(TrackingEvent).where(TrackingEvent.id.in_(ids.scalar_subquery())))
+    return result.rowcount or 0
+
+
+async def count_events_before(session: AsyncSession, cutoff: datetime) -> int:
+    return await session.scalar(select(func.count()).where(TrackingEvent.occurred_at < cutoff)) or 0
+
+
+def _unpurged_email_records_before(cutoff: datetime):  # noqa: ANN202
+    return and_(EmailRecord.created_at < cutoff, EmailRecord.tracking_data_purged_at.is_(None))
+
+
+async def purge_email_records_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Forget the recipient hashes and rewritten-link destinations of at most `limit` email records
+    registered before `cutoff`; the record itself (decision, counts) stays for the reports."""
+    ids = list(
+        await session.scalars(
+            select(EmailRecord.id).where(_unpurged_email_records_before(cutoff)).order_by(EmailRecord.created_at).limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    await session.execute(delete(TrackedLink).where(TrackedLink.email_id.in_(ids)))
+    await session.execute(
+        update(EmailRecord).where(EmailRecord.id.in_(ids)).values(recipient_key=None, recipient_domain_key=None, tracking_data_purged_at=now())
+    )
+    return len(ids)
+
+
+async def count_email_records_before(session: AsyncSession, cutoff: datetime) -> int:
+    return await session.scalar(select(func.count()).where(_unpurged_email_records_before(cutoff))) or 0
+
