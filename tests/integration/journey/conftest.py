@@ -1,0 +1,41 @@
+"""Fixtures for the journey tests: a client whose TCP peer we choose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from governance.app import create_app
+from tests.conftest import Database, base_settings
+
+
+def _as_peer(app: Litestar, peer: str) -> Litestar:
+    """The test transport always says the peer is `testclient`; this app sees `peer` instead."""
+    handler = app.asgi_handler
+
+    async def with_peer(scope: Any, receive: Any, send: Any) -> None:
+        scope["client"] = (peer, 51234)
+        await handler(scope, receive, send)
+
+    app.asgi_handler = with_peer  # type: ignore[method-assign]
+    return app
+
+
+@pytest.fixture
+def client_via(db: Database) -> Iterator[Callable[..., TestClient]]:
+    """`client_via("10.0.0.7", trusted_proxies=("10.0.0.0/8",))`: a client arriving from that address."""
+    clients: list[TestClient] = []
+
+    def make(peer: str, **overrides: Any) -> TestClient:
+        app = _as_peer(create_app(base_settings(db.url, **overrides)), peer)
+        client = TestClient(app, base_url="http://testserver.local")
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -1,0 +1,1 @@
+"""First-party journey analytics: the browser snippet, event ingest, staff reports and erasure."""

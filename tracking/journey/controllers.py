@@ -1,0 +1,126 @@
+"""Journey routes: the public snippet and ingest, the staff report and erasure. Thin: rules in service."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import ClientException
+from litestar.handlers import HTTPRouteHandler
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.guards import auditors, privacy_staff
+from auth.schemas import Principal
+from governance.exports import check_format, export_response
+from governance.settings import Settings
+from tracking.journey import geo, service
+from tracking.journey.schemas import MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, STEP_PATTERN, EventBatch, ErasureResult, IngestResult, JourneyReport
+from tracking.journey.urls import ALLOWED_QUERY_KEYS
+
+INGEST_PATH = "/journey/events"
+SESSION_IDLE_MINUTES = 30
+# The snippet gets its limits from the server, so the two never disagree.
+SNIPPET_CONFIG = {
+    "endpoint": INGEST_PATH,
+    "query_keys": list(ALLOWED_QUERY_KEYS),
+    "max_batch": MAX_EVENTS_PER_BATCH,
+    "session_idle_ms": SESSION_IDLE_MINUTES * 60_000,
+    "flush_ms": 5_000,
+    "step_pattern": STEP_PATTERN,
+}
+SNIPPET = (Path(__file__).parent / "static" / "journey.js").read_text().replace("__JOURNEY_CONFIG__", json.dumps(SNIPPET_CONFIG))
+
+
+def opted_out(request: Request) -> bool:
+    """Do-Not-Track or Global Privacy Control: the snippet stays silent, and we drop what still comes."""
+    return request.headers.get("dnt") == "1" or request.headers.get("sec-gpc") == "1"
+
+
+@get("/journey.js", exclude_from_auth=True, sync_to_thread=False, include_in_schema=False)
+def journey_script() -> Response[str]:
+    return Response(
+        SNIPPET,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def ingest_events(request: Request, data: EventBatch, db_session: AsyncSession, settings: Settings) -> IngestResult:
+    if opted_out(request):
+        return IngestResult(accepted=0)
+    peer = request.client.host if request.client else None
+    country, region = geo.coarse_geo(peer, request.headers, settings.trusted_proxies)
+    try:
+        accepted = await service.record_batch(db_session, data, country=country, region=region)
+    except service.InvalidInput as exc:
+        raise ClientException(str(exc)) from exc
+    return IngestResult(accepted=accepted)
+
+
+def _rate_limit_key(request: Request) -> str:
+    settings: Settings = request.app.state["settings"]
+    return geo.client_address(request.client.host if request.client else None, request.headers, settings.trusted_proxies)
+
+
+def ingest_handler(settings: Settings) -> HTTPRouteHandler:
+    """`POST /journey/events`, built per app: its rate limit comes from the settings."""
+    geo.trusted_networks(settings.trusted_proxies)  # a malformed MS_TRUSTED_PROXIES fails here, at start-up
+    limit = RateLimitConfig(
+        rate_limit=("minute", settings.journey_batches_per_minute),
+        store="journey_events_rate_limit",
+        identifier_for_request=_rate_limit_key,
+    )
+    return post(
+        INGEST_PATH,
+        exclude_from_auth=True,
+        middleware=[limit.middleware],
+        request_max_body_size=MAX_BATCH_BYTES,
+        status_code=HTTP_202_ACCEPTED,
+        summary="Store a batch of journey events from the snippet (all or nothing)",
+        tags=["journey"],
+    )(ingest_events)
+
+
+class JourneyStaffController(Controller):
+    path = "/api/journey"
+    tags = ["journey"]
+
+    @get("/report", guards=[auditors], summary="Visitors, sessions, landing/exit pages, attribution, funnel, countries")
+    async def report(
+        self,
+        db_session: AsyncSession,
+        start: Annotated[str | None, QueryParameter(name="from", description="ISO date or datetime (default: 30 days before `to`)")] = None,
+        end: Annotated[str | None, QueryParameter(name="to", description="ISO datetime, exclusive; a bare date includes that day")] = None,
+        steps: Annotated[str | None, QueryParameter(description="funnel steps in order, comma-separated")] = None,
+        top: Annotated[int, QueryParameter(ge=1, le=100, description="rows per list")] = 10,
+        fmt: Annotated[str, QueryParameter(name="format", description="json or csv")] = "json",
+    ) -> Any:
+        check_format(fmt)
+        try:
+            lower, upper = service.report_range(start, end)
+            funnel_steps = service.parse_steps(steps)
+        except service.InvalidInput as exc:
+            raise ClientException(str(exc)) from exc
+        report: JourneyReport = await service.build_report(db_session, lower, upper, steps=funnel_steps, top=top)
+        if fmt == "csv":
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+            return export_response("csv", service.CSV_COLUMNS, service.report_rows(report), f"journey-report-{stamp}")
+        return report
+
+    @delete("/visitors/{visitor_id:str}", guards=[privacy_staff], status_code=HTTP_200_OK, summary="Erase every event of one visitor")
+    async def erase_visitor(self, visitor_id: str, request: Request[Principal, Any, Any], db_session: AsyncSession) -> ErasureResult:
+        try:
+            events, sessions = await service.erase_visitor(db_session, visitor_id, actor=request.user.label)
+        except service.InvalidInput as exc:
+            raise ClientException(str(exc)) from exc
+        return ErasureResult(visitor_id=visitor_id, events_deleted=events, sessions_deleted=sessions)
+
+
+def journey_routes(settings: Settings) -> list[Any]:
+    return [journey_script, ingest_handler(settings), JourneyStaffController]
