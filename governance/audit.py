@@ -40,3 +40,16 @@ async def entries(session: AsyncSession, *, action: str | None = None, limit: in
     if action:
         query = query.where(AuditEntry.action == action)
     return list(await session.scalars(query))
+
+
+async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Retention only: entries older than the audit log's (long) period, oldest first."""
+    from governance.retention.batches import delete_oldest
+
+    return await delete_oldest(session, AuditEntry, AuditEntry.occurred_at, cutoff, limit)
+
+
+async def count_before(session: AsyncSession, cutoff: datetime) -> int:
+    from governance.retention.batches import count_before as count
+
+    return await count(session, AuditEntry.occurred_at, cutoff)

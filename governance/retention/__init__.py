@@ -1,0 +1,1 @@
+"""Retention: rules per data class, the purge job, its scheduler and PostgreSQL partitions."""

@@ -1,0 +1,112 @@
+"""The daily purge on APScheduler 3 (AsyncIOScheduler), in the app's lifespan or on its own.
+
+Every instance may run a scheduler: the purge lock lets one of them work at a time, and the
+purge-run row claimed per scheduled slot (unique) makes the second one to arrive a no-op.
+A catch-up job every few minutes finishes runs abandoned by a crashed instance and claims
+today's slot if every instance missed it (within the misfire grace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from governance.retention import service
+from governance.settings import SettingsError
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from governance.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE = timedelta(hours=6)
+CATCH_UP_EVERY = timedelta(minutes=10)
+PURGE_JOB, CATCH_UP_JOB = "retention.purge", "retention.catch-up"
+
+
+def purge_time(settings: "Settings") -> time:
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", settings.purge_at_utc.strip())
+    if not match:
+        raise SettingsError(f"MS_PURGE_AT_UTC must be HH:MM (24-hour, UTC), not {settings.purge_at_utc!r}")
+    return time(int(match[1]), int(match[2]), tzinfo=timezone.utc)
+
+
+def latest_slot(at: datetime, daily: time) -> datetime:
+    """The most recent scheduled instant at or before `at`."""
+    today = datetime.combine(at.astimezone(timezone.utc).date(), daily)
+    return today if today <= at else today - timedelta(days=1)
+
+
+def slot_name(slot: datetime) -> str:
+    return slot.strftime("%Y-%m-%dT%H:%MZ")
+
+
+async def scheduled_purge(engine: "AsyncEngine", daily: time) -> None:
+    """The daily job (and its catch-up): purge for the latest slot unless someone already did."""
+    slot = latest_slot(service.now(), daily)
+    if service.now() - slot > MISFIRE_GRACE:
+        await service.resume_abandoned(engine)  # too late for this slot: the next one will do
+        return
+    try:
+        run = await service.purge(engine, trigger="scheduled", actor="scheduler", slot=slot_name(slot))
+    except service.PurgeBusy:
+        log.info("purge for %s skipped: another instance holds the purge lock", slot_name(slot))
+        return
+    if run is not None:
+        log.info("purge run %s for %s: %s, deleted %s", run.id, run.slot, run.status, run.deleted)
+
+
+def build_scheduler(engine: "AsyncEngine", settings: "Settings") -> AsyncIOScheduler:
+    daily = purge_time(settings)
+    scheduler = AsyncIOScheduler(
+        timezone=timezone.utc,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(MISFIRE_GRACE.total_seconds())},
+    )
+    scheduler.add_job(
+        scheduled_purge, CronTrigger(hour=daily.hour, minute=daily.minute, timezone=timezone.utc),
+        args=[engine, daily], id=PURGE_JOB, name="daily retention purge",
+    )
+    scheduler.add_job(
+        scheduled_purge, IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds()), timezone=timezone.utc),
+        args=[engine, daily], id=CATCH_UP_JOB, name="retention purge catch-up",
+    )
+    return scheduler
+
+
+@asynccontextmanager
+async def scheduler_lifespan(app: "Litestar") -> AsyncIterator[None]:
+    """Runs the scheduler beside the app unless this instance has it switched off (MS_SCHEDULER_ENABLED)."""
+    settings: Settings = app.state["settings"]
+    if not settings.scheduler_enabled:
+        yield
+        return
+    scheduler = app.state["retention_scheduler"] = build_scheduler(app.state["db_config"].get_engine(), settings)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        del app.state["retention_scheduler"]
+
+
+async def run_forever(engine: "AsyncEngine", settings: "Settings", stop: asyncio.Event) -> None:
+    """`python -m governance scheduler`: the scheduler alone, until `stop` is set (SIGINT/SIGTERM)."""
+    scheduler = build_scheduler(engine, settings)
+    scheduler.start()
+    log.info("retention scheduler running: daily purge at %s UTC", settings.purge_at_utc)
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,283 @@
+"""Retention rules and the purge job. No HTTP here.
+
+A purge runs under the purge lock (governance.retention.locking), one batch per transaction,
+and counts each batch into its purge-run row in that same transaction: killed at any point,
+the database holds exactly what was deleted and a run still marked `running`. Whoever takes
+the lock next finishes such abandoned runs first, with their original cutoffs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from governance import audit
+from governance.retention import partitions
+from governance.retention.locking import purge_lock
+from governance.retention.models import PurgeRun, RetentionRule
+from governance.retention.registry import DataClass, data_classes
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 5_000
+SQLITE_BATCH_SIZE = 1_000  # SQLite has one write lock: shorter batches let writers in sooner (bench/bench_purge.py)
+MAX_DAYS = 100 * 365  # keeps every cutoff a valid date
+MAX_PAUSE = 0.25  # seconds between two SQLite batches, at most
+DROP_LOCK_TIMEOUT = "2s"  # dropping a partition needs a brief exclusive lock on its parent: never queue behind writers for long
+DROP_ATTEMPTS = 3
+LOCK_NOT_AVAILABLE = "55P03"
+
+Progress = Callable[[str, int], None]
+
+
+class RetentionError(Exception):
+    """A rule of this module refused the request; the message is safe to show."""
+
+
+class PurgeBusy(RetentionError):
+    def __init__(self) -> None:
+        super().__init__("a purge is already running")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    data_class: DataClass
+    period_days: int
+    custom: bool
+
+    def cutoff(self, at: datetime) -> datetime:
+        return at - timedelta(days=self.period_days)
+
+
+async def rules(session: AsyncSession) -> list[Rule]:
+    chosen = {row.data_class: row.period_days for row in await session.scalars(select(RetentionRule))}
+    return [
+        Rule(dc, chosen.get(name, dc.default_days), name in chosen)
+        for name, dc in data_classes().items()
+    ]
+
+
+def _check_period(data_class: DataClass, days: Any) -> None:
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        raise RetentionError(f"{data_class.name}: the period is a positive whole number of days")
+    if days < data_class.minimum_days:
+        raise RetentionError(f"{data_class.name}: the period cannot be shorter than {data_class.minimum_days} days")
+    if days > MAX_DAYS:
+        raise RetentionError(f"{data_class.name}: the period cannot be longer than {MAX_DAYS} days")
+
+
+async def set_periods(session: AsyncSession, periods: dict[str, int | None], *, actor: str) -> list[Rule]:
+    """Change periods (None restores the default); all are checked before any is written; each change is audited."""
+    known = data_classes()
+    if not periods:
+        raise RetentionError("nothing to change: give `periods` as {data class: days or null}")
+    for name, days in periods.items():
+        if name not in known:
+            raise RetentionError(f"unknown data class {name!r}; the classes are {', '.join(known)}")
+        if days is not None:
+            _check_period(known[name], days)
+    current = {rule.data_class.name: rule for rule in await rules(session)}
+    rows = {row.data_class: row for row in await session.scalars(select(RetentionRule))}
+    for name, days in periods.items():
+        old, new = current[name].period_days, days if days is not None else known[name].default_days
+        row = rows.get(name)
+        if days is None:
+            if row is not None:
+                await session.delete(row)
+        elif row is None:
+            session.add(RetentionRule(data_class=name, period_days=days, updated_at=now(), updated_by=actor))
+        else:
+            row.period_days, row.updated_at, row.updated_by = days, now(), actor
+        if old != new or (days is not None) != current[name].custom:
+            await audit.record(session, actor=actor, action="retention.rule", subject=name, old_days=old, new_days=new, default=days is None)
+    await session.flush()
+    return await rules(session)
+
+
+# --- purge runs ----------------------------------------------------------------------------
+
+
+async def runs(session: AsyncSession, limit: int = 100) -> list[PurgeRun]:
+    return list(await session.scalars(select(PurgeRun).order_by(PurgeRun.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Preview:
+    name: str
+    cutoff: datetime
+    rows: int
+
+
+async def preview(session: AsyncSession) -> list[Preview]:
+    """The dry run: what a purge now would delete, class by class. Writes nothing."""
+    at = now()
+    return [Preview(r.data_class.name, r.cutoff(at), await r.data_class.count(session, r.cutoff(at))) for r in await rules(session)]
+
+
+async def purge(
+    engine: AsyncEngine,
+    *,
+    trigger: str,
+    actor: str,
+    slot: str | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> PurgeRun | None:
+    """Run a purge now. With `slot` (a scheduled time), at most one run ever exists for it:
+    returns None when that slot was already claimed. Raises PurgeBusy when another purge holds the lock."""
+    job = _Job(engine, batch_size, progress)
+    async with purge_lock(engine) as held:
+        if not held:
+            raise PurgeBusy
+        await job.finish_abandoned()
+        if slot and await job.slot_taken(slot):
+            return None
+        run_id = await job.start(trigger=trigger, actor=actor, slot=slot)
+        if run_id is None:
+            return None
+        return await job.execute(run_id)
+
+
+async def resume_abandoned(engine: AsyncEngine, *, batch_size: int | None = None) -> list[int]:
+    """Finish runs whose owner died; a no-op while another purge holds the lock."""
+    job = _Job(engine, batch_size, None)
+    async with purge_lock(engine) as held:
+        return await job.finish_abandoned() if held else []
+
+
+class _Job:
+    def __init__(self, engine: AsyncEngine, batch_size: int | None, progress: Progress | None) -> None:
+        if batch_size is not None and batch_size <= 0:
+            raise RetentionError("the batch size must be positive")
+        self.batch_size = batch_size or (SQLITE_BATCH_SIZE if engine.dialect.name == "sqlite" else BATCH_SIZE)
+        self.engine, self.progress = engine, progress
+        self.sessions = sessions(engine)
+        self.partitioned = engine.dialect.name == "postgresql"
+        self.single_writer = engine.dialect.name == "sqlite"
+
+    async def finish_abandoned(self) -> list[int]:
+        """Called with the lock held: a run still `running` lost its owner. Finish it with its own cutoffs."""
+        async with self.sessions() as session:
+            run_ids = list(await session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running").order_by(PurgeRun.id)))
+        for run_id in run_ids:
+            log.warning("resuming purge run %s, abandoned by a crashed instance", run_id)
+            await self.execute(run_id, resumed=True)
+        return run_ids
+
+    async def slot_taken(self, slot: str) -> bool:
+        async with self.sessions() as session:
+            return await session.scalar(select(PurgeRun.id).where(PurgeRun.slot == slot)) is not None
+
+    async def start(self, *, trigger: str, actor: str, slot: str | None) -> int | None:
+        try:
+            async with self.sessions() as session, session.begin():
+                at = now()
+                cutoffs = {r.data_class.name: r.cutoff(at).isoformat() for r in await rules(session)}
+                run = PurgeRun(
+                    slot=slot, trigger=trigger, actor=actor, status="running", started_at=at, resumed=0,
+                    cutoffs=cutoffs, deleted=dict.fromkeys(cutoffs, 0), partitions_dropped=[],
+                )
+                session.add(run)
+                await session.flush()
+                return run.id
+        except IntegrityError:  # another instance claimed this slot first
+            return None
+
+    async def execute(self, run_id: int, *, resumed: bool = False) -> PurgeRun:
+        async with self.sessions() as session, session.begin():
+            run = await session.get_one(PurgeRun, run_id)
+            if resumed:
+                run.resumed += 1
+            cutoffs = {name: datetime.fromisoformat(iso) for name, iso in run.cutoffs.items()}
+        try:
+            # Registry order (children before parents), not the row's: JSONB does not keep key order.
+            # A class added since the run started waits for the next run.
+            for name, data_class in data_classes().items():
+                if name in cutoffs:
+                    await self._purge_class(run_id, data_class, cutoffs[name])
+        except Exception as exc:  # noqa: BLE001  (any failure ends the run as failed, with its message)
+            log.exception("purge run %s failed", run_id)
+            return await self._finish(run_id, "failed", f"{exc.__class__.__name__}: {exc}")
+        return await self._finish(run_id, "succeeded", None)
+
+    async def _purge_class(self, run_id: int, data_class: DataClass, cutoff: datetime) -> None:
+        if self.partitioned and data_class.partitioning:
+            await self._drop_expired_partitions(run_id, data_class, cutoff)
+        while True:
+            started = time.perf_counter()
+            async with self.sessions() as session, session.begin():
+                rows = await data_class.purge(session, cutoff, self.batch_size)
+                if rows:
+                    await self._count(session, run_id, data_class.name, rows)
+            if self.progress and rows:
+                self.progress(data_class.name, rows)
+            if rows < self.batch_size:
+                return
+            if self.single_writer:  # SQLite has one write lock: leave it free as long as we held it
+                await asyncio.sleep(min(time.perf_counter() - started, MAX_PAUSE))
+
+    async def _drop_expired_partitions(self, run_id: int, data_class: DataClass, cutoff: datetime) -> None:
+        table, column = data_class.partitioning.table, data_class.partitioning.column  # type: ignore[union-attr]
+        async with self.sessions() as session, session.begin():
+            if not await session.run_sync(lambda s: partitions.is_partitioned(s.connection(), table)):
+                return
+            await session.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+            await session.run_sync(lambda s: partitions.ensure_partitions(s.connection(), table, column, now()))
+            expired = await session.run_sync(lambda s: partitions.expired_partitions(s.connection(), table, cutoff))
+        for name in expired:
+            await self._drop_partition(run_id, data_class.name, name)
+
+    async def _drop_partition(self, run_id: int, class_name: str, partition: str) -> None:
+        for attempt in range(1, DROP_ATTEMPTS + 1):
+            try:
+                async with self.sessions() as session, session.begin():
+                    await session.execute(text(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+                    rows = await session.run_sync(lambda s: partitions.drop_partition(s.connection(), partition))
+                    await self._count(session, run_id, class_name, rows, dropped=partition)
+                if self.progress and rows:
+                    self.progress(class_name, rows)
+                return
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                if attempt == DROP_ATTEMPTS:
+                    log.warning("partition %s stayed busy; its rows go by batched deletes instead", partition)
+                    return
+                await asyncio.sleep(attempt)
+
+    async def _count(self, session: AsyncSession, run_id: int, class_name: str, rows: int, dropped: str | None = None) -> None:
+        """Counted in the batch's own transaction: the count and the deletion commit or vanish together."""
+        run = await session.get_one(PurgeRun, run_id)
+        run.deleted = {**run.deleted, class_name: run.deleted.get(class_name, 0) + rows}
+        if dropped:
+            run.partitions_dropped = [*run.partitions_dropped, dropped]
+
+    async def _finish(self, run_id: int, status: str, error: str | None) -> PurgeRun:
+        async with self.sessions() as session, session.begin():
+            run = await session.get_one(PurgeRun, run_id)
+            run.status, run.error, run.finished_at = status, error, now()
+            await audit.record(
+                session, actor=run.actor, action="retention.purge", subject=f"purge run {run.id}",
+                status=status, deleted=run.deleted, slot=run.slot, error=error,
+            )
+        return run
