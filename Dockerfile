@@ -21,5 +21,5 @@ ENV PATH=/venv/bin:$PATH \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"
-# Migrations first, then the server; MS_JWT_SECRET and MS_TOKEN_KEYS must be provided (production refuses to start without).
+# Migrations first, then the server; MS_JWT_SECRET, MS_TOKEN_KEYS and MS_RECIPIENT_HASH_KEY must be provided (production refuses to start without).
 CMD ["sh", "-c", "python -m governance database upgrade --no-prompt && exec granian --interface asgi --host 0.0.0.0 --port 8000 governance.asgi:app"]

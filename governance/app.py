@@ -18,13 +18,20 @@ from governance.cli import GovernanceCLIPlugin
 from governance.db import alchemy_config
 from governance.enforcement.plugin import EnforcementPlugin
 from governance.health import health
+from governance.inventory import InventoryController
+from governance.retention.controllers import RetentionController
+from governance.retention.scheduler import scheduler_lifespan
 from governance.settings import Settings
+from policy_docs.plugin import PolicyDocsPlugin
+from tracking.journey.controllers import journey_routes
+from tracking.plugin import TrackingPlugin
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.
 REQUEST_LOGGING = LoggingMiddlewareConfig(
     request_log_fields=("method", "path"),
     response_log_fields=("status_code",),
-    exclude=[r"^/t/", r"^/journey/events$", r"^/governance/violations$", r"^/health$"],
+    # /cookie-policy: a public, cached page on every visitor's path; logging it cost 3/4 of its time (bench/bench_policy_page.py)
+    exclude=[r"^/t/", r"^/journey/events$", r"^/governance/violations$", r"^/health$", r"^/cookie-policy"],
 )
 
 
@@ -33,10 +40,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db_config = alchemy_config(settings)
     auth = jwt_auth(settings)
     return Litestar(
-        route_handlers=[health, AuthController, ApiKeyController],
+        route_handlers=[health, AuthController, ApiKeyController, RetentionController, InventoryController, *journey_routes(settings)],
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
-        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin(), EnforcementPlugin(settings)],
+        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin(), PolicyDocsPlugin(), EnforcementPlugin(settings), TrackingPlugin(settings)],
         on_app_init=[auth.on_app_init],
+        lifespan=[scheduler_lifespan],
         middleware=[REQUEST_LOGGING.middleware],
         state=State({"settings": settings, "db_config": db_config}),
         openapi_config=OpenAPIConfig(
@@ -47,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            loggers={"litestar": {"level": settings.log_level, "handlers": ["queue_listener"], "propagate": False}},
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
             log_exceptions="always",
             disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},  # client errors: one line, no trace

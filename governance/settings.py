@@ -32,6 +32,16 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
 def _signing_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
     """`id:secret,id:secret`, newest first: the first signs, all of them verify."""
     keys = []
@@ -62,8 +72,11 @@ class Settings:
     purge_at_utc: str = "03:00"
     # journey analytics: proxies whose geo headers are trusted (IPs or CIDRs)
     trusted_proxies: tuple[str, ...] = ()
+    journey_batches_per_minute: int = 120  # per client, on POST /journey/events
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    # key of the keyed hashes that store recipient suppressions (tracking/); rotating it orphans them
+    recipient_hash_key: bytes = b""
 
     @property
     def is_production(self) -> bool:
@@ -105,23 +118,33 @@ class Settings:
             scheduler_enabled=_bool("MS_SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true")),
             purge_at_utc=get("PURGE_AT_UTC", "03:00"),
             trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip()),
-            login_max_failures=int(get("LOGIN_MAX_FAILURES", "5")),
-            login_window_seconds=int(get("LOGIN_WINDOW_SECONDS", "900")),
+            journey_batches_per_minute=_int("MS_JOURNEY_BATCHES_PER_MINUTE", get("JOURNEY_BATCHES_PER_MINUTE", "120")),
+            login_max_failures=_int("MS_LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5")),
+            login_window_seconds=_int("MS_LOGIN_WINDOW_SECONDS", get("LOGIN_WINDOW_SECONDS", "900")),
+            recipient_hash_key=get("RECIPIENT_HASH_KEY").encode(),
         )
         return settings.with_secrets()
 
     def with_secrets(self) -> "Settings":
         """Production refuses to start without keys; dev generates them and says so."""
-        missing = [name for name, value in (("MS_JWT_SECRET", self.jwt_secret), ("MS_TOKEN_KEYS", self.token_keys)) if not value]
+        secrets_needed = (
+            ("MS_JWT_SECRET", self.jwt_secret),
+            ("MS_TOKEN_KEYS", self.token_keys),
+            ("MS_RECIPIENT_HASH_KEY", self.recipient_hash_key),
+        )
+        missing = [name for name, value in secrets_needed if not value]
+        if self.jwt_secret and len(self.jwt_secret) < 32:
+            raise SettingsError("MS_JWT_SECRET must be at least 32 characters")
+        if self.recipient_hash_key and len(self.recipient_hash_key) < 32:
+            raise SettingsError("MS_RECIPIENT_HASH_KEY must be at least 32 characters")
         if not missing:
-            if len(self.jwt_secret) < 32:
-                raise SettingsError("MS_JWT_SECRET must be at least 32 characters")
             return self
         if self.is_production:
-            raise SettingsError(f"{' and '.join(missing)} must be set when MS_ENV=production")
-        log.warning("%s not set: generated for this process only (sessions and tracking links will not survive a restart)", ", ".join(missing))
+            raise SettingsError(f"{', '.join(missing)} must be set when MS_ENV=production")
+        log.warning("%s not set: generated for this process only (sessions, tracking links and suppressions will not survive a restart)", ", ".join(missing))
         return replace(
             self,
             jwt_secret=self.jwt_secret or secrets.token_urlsafe(48),
             token_keys=self.token_keys or (("dev", secrets.token_urlsafe(48).encode()),),
+            recipient_hash_key=self.recipient_hash_key or secrets.token_bytes(32),
         )

@@ -6,11 +6,11 @@ import pytest
 
 from governance.settings import Settings, SettingsError
 
-KEYS = {"MS_JWT_SECRET": "s" * 40, "MS_TOKEN_KEYS": "k2:" + "a" * 40 + ",k1:" + "b" * 40}
+KEYS = {"MS_JWT_SECRET": "s" * 40, "MS_TOKEN_KEYS": "k2:" + "a" * 40 + ",k1:" + "b" * 40, "MS_RECIPIENT_HASH_KEY": "r" * 40}
 
 
 def test_production_without_keys_is_a_startup_error():
-    with pytest.raises(SettingsError, match="MS_JWT_SECRET and MS_TOKEN_KEYS must be set"):
+    with pytest.raises(SettingsError, match="MS_JWT_SECRET, MS_TOKEN_KEYS, MS_RECIPIENT_HASH_KEY must be set"):
         Settings.from_env({"MS_ENV": "production"}, env_file=None)
 
 
@@ -18,7 +18,7 @@ def test_dev_without_keys_generates_them_and_warns(caplog):
     with caplog.at_level(logging.WARNING):
         settings = Settings.from_env({}, env_file=None)
 
-    assert len(settings.jwt_secret) >= 32 and settings.token_keys
+    assert len(settings.jwt_secret) >= 32 and settings.token_keys and len(settings.recipient_hash_key) == 32
     assert "generated for this process only" in caplog.text
 
 
@@ -37,6 +37,9 @@ def test_keys_are_read_newest_first():
         ("MS_ENV", "staging", "MS_ENV must be one of"),
         ("MS_TOKEN_KEYS", "short:abc", "secret of 32\\+ characters"),
         ("MS_COOKIE_GUARD_MODE", "block", "MS_COOKIE_GUARD_MODE must be"),
+        ("MS_LOGIN_MAX_FAILURES", "five", "MS_LOGIN_MAX_FAILURES must be a whole number"),
+        ("MS_JOURNEY_BATCHES_PER_MINUTE", "0", "must be positive"),
+        ("MS_RECIPIENT_HASH_KEY", "short", "at least 32 characters"),
     ],
 )
 def test_malformed_settings_name_the_problem(name, value, message):
