@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.exceptions import ClientException, HTTPException
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,10 +43,13 @@ class RetentionController(Controller):
 
     @get("/runs", guards=[auditors], summary="The purge log, newest first (?format=csv for a download)")
     async def list_runs(
-        self, db_session: AsyncSession, fmt: str = Parameter(query="format", default="json"), limit: int = 100
+        self,
+        db_session: AsyncSession,
+        fmt: Annotated[str, QueryParameter(name="format", description="json or csv")] = "json",
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> Response:
         check_format(fmt)
-        runs = [PurgeRunView.of(run) for run in await service.runs(db_session, limit=max(1, min(limit, 1000)))]
+        runs = [PurgeRunView.of(run) for run in await service.runs(db_session, limit=limit)]
         if fmt == "json":
             return Response(runs)
         rows = [{**{c: getattr(r, c) for c in RUN_COLUMNS}, "cutoffs": json.dumps(r.cutoffs), "deleted": json.dumps(r.deleted)} for r in runs]
