@@ -65,6 +65,7 @@ def bench_env(db_url: str) -> dict[str, str]:
         "MS_DATABASE_URL": db_url,
         "MS_TOKEN_KEYS": TOKEN_KEYS,
         "MS_JWT_SECRET": "j" * 48,
+        "MS_RECIPIENT_HASH_KEY": "r" * 48,
         "MS_SCHEDULER_ENABLED": "false",
         "MS_LOG_LEVEL": "WARNING",
         "MS_PUBLIC_BASE_URL": "http://127.0.0.1",

@@ -56,8 +56,8 @@ class PolicyCache:
         """Reload the timeline on the next call (after a publish in this process)."""
         self._loaded_at = None
 
-    async def current(self, _state: Any = None) -> PolicySnapshot | None:
-        """The version in force now. (`_state` is accepted so `cache.current(state)` also works.)"""
+    async def current(self) -> PolicySnapshot | None:
+        """The version in force now."""
         return await self.at(service.now())
 
     async def at(self, instant: datetime) -> PolicySnapshot | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from policy_docs import cache as policy_cache
 from policy_docs.schemas import Declaration, DeclarationKind
 
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ def policy_source(state: "State") -> AllowlistSource:
     """The version in force, from the policy domain's in-process cache (`state["policy_cache"]`)."""
 
     async def current() -> Any:
-        cache = state.get("policy_cache")
-        return None if cache is None else await cache.current(state)
+        cache = state.get(policy_cache.STATE_KEY)
+        return None if cache is None else await cache.current()
 
     return current
 

@@ -105,6 +105,7 @@ def server_environment(database_url: str, port: int, **settings: Any) -> dict[st
         MS_DATABASE_URL=database_url,
         MS_JWT_SECRET="e2e-jwt-secret-" + "x" * 32,
         MS_TOKEN_KEYS="e2e:" + "y" * 40,
+        MS_RECIPIENT_HASH_KEY="e2e-recipient-" + "r" * 32,
         MS_SCHEDULER_ENABLED="false",
         MS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MS_LOG_LEVEL="WARNING",
