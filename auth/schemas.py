@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+import jwt
 import msgspec
 from litestar.security.jwt import Token
 
@@ -19,6 +20,11 @@ class SessionToken(Token):
 
     roles: list[str] = field(default_factory=list)
     account: str | None = None
+
+    def encode(self, secret: str, algorithm: str) -> str:
+        # Litestar's Token would also write an empty `extras` claim; ours has named claims instead.
+        payload = {k: v for k, v in asdict(self).items() if v is not None and k != "extras"}
+        return jwt.encode(payload, key=secret, algorithm=algorithm)
 
 
 class Principal(msgspec.Struct, frozen=True):

@@ -2,6 +2,8 @@
 
 from http.cookies import SimpleCookie
 
+import jwt
+
 from tests.conftest import login
 
 
@@ -57,3 +59,15 @@ def test_logout_revokes_the_session_and_clears_both_cookies(client, db):
 
 def test_health_reports_the_database(client, db):
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_the_session_jwt_carries_subject_roles_account_jti_and_expiry(client, db):
+    user = db.create_user("member", account="acme")
+    login(client, user)
+
+    claims = jwt.decode(client.cookies.get("ms_access"), options={"verify_signature": False})
+
+    assert set(claims) == {"sub", "roles", "account", "jti", "exp", "iat"}
+    assert claims["sub"] == str(user["id"]) and claims["roles"] == ["member"]
+    assert claims["account"] == str(user["account_id"])
+    assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
