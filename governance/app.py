@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -35,6 +36,18 @@ REQUEST_LOGGING = LoggingMiddlewareConfig(
 )
 
 
+def cors(settings: Settings) -> CORSConfig | None:
+    """The dashboard on its own origin calls the API with the session cookie and the CSRF header."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Content-Type", "Authorization", "X-CSRF-Token"],
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db_config = alchemy_config(settings)
@@ -47,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[scheduler_lifespan],
         middleware=[REQUEST_LOGGING.middleware],
         state=State({"settings": settings, "db_config": db_config}),
+        cors_config=cors(settings),
         openapi_config=OpenAPIConfig(
             title="MailSetu Governance",
             version="0.1.0",

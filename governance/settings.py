@@ -42,6 +42,14 @@ def _int(name: str, raw: str) -> int:
     return value
 
 
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*" or not origin.startswith(("https://", "http://")):
+            raise SettingsError(f"{name}: list exact origins such as https://app.mailssetu.in, not {origin!r}")
+    return origins
+
+
 def _signing_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
     """`id:secret,id:secret`, newest first: the first signs, all of them verify."""
     keys = []
@@ -73,6 +81,8 @@ class Settings:
     # journey analytics: proxies whose geo headers are trusted (IPs or CIDRs)
     trusted_proxies: tuple[str, ...] = ()
     journey_batches_per_minute: int = 120  # per client, on POST /journey/events
+    # browser origins (the Next.js dashboard) allowed to call the API with credentials
+    cors_origins: tuple[str, ...] = ()
     login_max_failures: int = 5
     login_window_seconds: int = 900
     # key of the keyed hashes that store recipient suppressions (tracking/); rotating it orphans them
@@ -119,6 +129,7 @@ class Settings:
             purge_at_utc=get("PURGE_AT_UTC", "03:00"),
             trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip()),
             journey_batches_per_minute=_int("MS_JOURNEY_BATCHES_PER_MINUTE", get("JOURNEY_BATCHES_PER_MINUTE", "120")),
+            cors_origins=_origins("MS_CORS_ORIGINS", get("CORS_ORIGINS")),
             login_max_failures=_int("MS_LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5")),
             login_window_seconds=_int("MS_LOGIN_WINDOW_SECONDS", get("LOGIN_WINDOW_SECONDS", "900")),
             recipient_hash_key=get("RECIPIENT_HASH_KEY").encode(),

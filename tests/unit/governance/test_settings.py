@@ -40,6 +40,7 @@ def test_keys_are_read_newest_first():
         ("MS_LOGIN_MAX_FAILURES", "five", "MS_LOGIN_MAX_FAILURES must be a whole number"),
         ("MS_JOURNEY_BATCHES_PER_MINUTE", "0", "must be positive"),
         ("MS_RECIPIENT_HASH_KEY", "short", "at least 32 characters"),
+        ("MS_CORS_ORIGINS", "*", "list exact origins"),
     ],
 )
 def test_malformed_settings_name_the_problem(name, value, message):
