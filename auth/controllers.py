@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException, TooManyRequestsException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,10 @@ from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.settings import Settings
 
 
+# Per client address, beside the per-email failure count: slows spraying many emails from one host.
+LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
+
+
 def me_of(principal: Principal) -> Me:
     return Me(id=principal.id, kind=principal.kind, roles=principal.roles, account_id=principal.account_id, email=principal.email)
 
@@ -27,7 +32,12 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in; sets the ms_access and ms_csrf cookies")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        middleware=[LOGIN_RATE_LIMIT.middleware],
+        summary="Sign in; sets the ms_access and ms_csrf cookies",
+    )
     async def login(self, data: LoginRequest, db_session: AsyncSession, settings: Settings) -> Response[LoginResponse]:
         try:
             user = await service.authenticate(

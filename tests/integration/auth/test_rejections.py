@@ -178,3 +178,12 @@ def test_a_successful_login_resets_the_failure_count(client, db):
 def test_unauthenticated_requests_get_401(client, db):
     assert client.get("/auth/me").status_code == 401
     assert client.post("/auth/logout").status_code == 401
+
+
+def test_one_client_spraying_many_emails_is_rate_limited(client, db):
+    statuses = [
+        client.post("/auth/login", json={"email": f"user{n}@example.test", "password": "guess-guess-guess"}).status_code
+        for n in range(31)
+    ]
+
+    assert statuses[:30] == [401] * 30 and statuses[30] == 429
