@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 from dotenv import dotenv_values
 
+from governance.proxies import trusted_networks
+
 log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("dev", "production")
@@ -40,6 +42,15 @@ def _int(name: str, raw: str) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
     return value
+
+
+def _proxies(name: str, raw: str) -> tuple[str, ...]:
+    proxies = tuple(p.strip() for p in raw.split(",") if p.strip())
+    try:
+        trusted_networks(proxies)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: each entry is an IP address or CIDR ({exc})") from None
+    return proxies
 
 
 def _origins(name: str, raw: str) -> tuple[str, ...]:
@@ -127,7 +138,7 @@ class Settings:
             cookie_guard_mode=mode,
             scheduler_enabled=_bool("MS_SCHEDULER_ENABLED", get("SCHEDULER_ENABLED", "true")),
             purge_at_utc=get("PURGE_AT_UTC", "03:00"),
-            trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip()),
+            trusted_proxies=_proxies("MS_TRUSTED_PROXIES", get("TRUSTED_PROXIES")),
             journey_batches_per_minute=_int("MS_JOURNEY_BATCHES_PER_MINUTE", get("JOURNEY_BATCHES_PER_MINUTE", "120")),
             cors_origins=_origins("MS_CORS_ORIGINS", get("CORS_ORIGINS")),
             login_max_failures=_int("MS_LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5")),

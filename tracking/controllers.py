@@ -7,7 +7,6 @@ no per-route middleware; they verify the token, queue the hit for the recorder a
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.guards import account_members, ensure_account_access
 from auth.models import Role
 from auth.schemas import Principal
+from governance.proxies import Networks, forwarded_client, trusted_networks
 from tracking import classify, service
 from tracking.recorder import EventRecorder
 from tracking.rewrite import is_http_url
@@ -229,17 +229,12 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def client_address(scope: Scope, trusted_proxies: tuple[Any, ...]) -> str | None:
+def client_address(scope: Scope, networks: Networks) -> str | None:
     """The peer, or the last X-Forwarded-For hop when the peer is a trusted proxy."""
     peer = (scope.get("client") or (None,))[0]
-    if peer and trusted_proxies:
-        try:
-            is_trusted = any(ipaddress.ip_address(peer) in net for net in trusted_proxies)
-        except ValueError:
-            is_trusted = False
-        if is_trusted and (forwarded := _header(scope, b"x-forwarded-for")):
-            return forwarded.rsplit(",", 1)[-1].strip()
-    return peer
+    if not networks:
+        return peer
+    return forwarded_client(peer, _header(scope, b"x-forwarded-for"), networks)
 
 
 class ReadyResponse(ASGIResponse):
@@ -267,7 +262,7 @@ class ReadyResponse(ASGIResponse):
 
 
 def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
-    networks = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+    networks = trusted_networks(trusted_proxies)
 
     def queue(kind: service.Kind, token: Any, scope: Scope) -> service.Hit:
         return service.Hit(

@@ -1,15 +1,16 @@
 """Coarse geo from the hosting proxy's headers, believed only when the peer is a trusted proxy.
 
 Anyone can send `CF-IPCountry: FR`; only a request whose TCP peer is one of
-`settings.trusted_proxies` gets its geo headers read. The IP address itself is never stored.
+`settings.trusted_proxies` gets its geo headers read (governance/proxies.py). The IP address
+itself is never stored.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+
+from governance.proxies import forwarded_client, is_trusted, trusted_networks
 
 COUNTRY_HEADERS = ("cf-ipcountry", "x-vercel-ip-country", "cloudfront-viewer-country")
 REGION_HEADERS = ("x-vercel-ip-country-region", "cloudfront-viewer-country-region")
@@ -18,23 +19,8 @@ _REGION = re.compile(r"[A-Z0-9]{1,3}")
 _NOT_A_COUNTRY = {"XX", "T1"}  # Cloudflare: unknown, Tor
 
 
-@lru_cache(maxsize=16)
-def trusted_networks(proxies: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
-    """Parse `MS_TRUSTED_PROXIES` (IPs or CIDRs); a typo fails at start-up, not per request."""
-    try:
-        return tuple(ip_network(proxy, strict=False) for proxy in proxies)
-    except ValueError as exc:
-        raise ValueError(f"MS_TRUSTED_PROXIES: {exc}") from exc
-
-
 def is_trusted_proxy(peer: str | None, proxies: tuple[str, ...]) -> bool:
-    if not peer or not proxies:
-        return False
-    try:
-        address = ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in trusted_networks(proxies))
+    return is_trusted(peer, trusted_networks(proxies))
 
 
 def _first(headers: Mapping[str, str], names: Iterable[str], shape: re.Pattern[str]) -> str | None:
@@ -56,8 +42,4 @@ def coarse_geo(peer: str | None, headers: Mapping[str, str], proxies: tuple[str,
 
 def client_address(peer: str | None, headers: Mapping[str, str], proxies: tuple[str, ...]) -> str:
     """Who to rate-limit: behind a trusted proxy, the address it forwarded (the last hop it appended)."""
-    if is_trusted_proxy(peer, proxies):
-        forwarded = headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
-        if forwarded:
-            return forwarded
-    return peer or "unknown"
+    return forwarded_client(peer, headers.get("x-forwarded-for", ""), trusted_networks(proxies)) or "unknown"

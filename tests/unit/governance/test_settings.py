@@ -41,6 +41,7 @@ def test_keys_are_read_newest_first():
         ("MS_JOURNEY_BATCHES_PER_MINUTE", "0", "must be positive"),
         ("MS_RECIPIENT_HASH_KEY", "short", "at least 32 characters"),
         ("MS_CORS_ORIGINS", "*", "list exact origins"),
+        ("MS_TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip", "IP address or CIDR"),
     ],
 )
 def test_malformed_settings_name_the_problem(name, value, message):

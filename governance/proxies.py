@@ -1,0 +1,39 @@
+"""Trusted proxies (`MS_TRUSTED_PROXIES`): whose forwarded client address and geo headers are believed.
+
+Anyone can send `X-Forwarded-For` or `CF-IPCountry`; only a request whose TCP peer is one of
+the trusted proxies gets them read. Shared by email tracking (client class) and journey
+analytics (geo, rate limiting). No address is ever stored.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+
+Networks = tuple[IPv4Network | IPv6Network, ...]
+
+
+@lru_cache(maxsize=16)
+def trusted_networks(proxies: tuple[str, ...]) -> Networks:
+    """Parse IPs or CIDRs; raises ValueError naming the bad entry."""
+    try:
+        return tuple(ip_network(proxy, strict=False) for proxy in proxies)
+    except ValueError as exc:
+        raise ValueError(f"MS_TRUSTED_PROXIES: {exc}") from exc
+
+
+def is_trusted(peer: str | None, networks: Networks) -> bool:
+    if not peer or not networks:
+        return False
+    try:
+        address = ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def forwarded_client(peer: str | None, forwarded_for: str, networks: Networks) -> str | None:
+    """The peer, or behind a trusted proxy the last `X-Forwarded-For` hop (the one it appended)."""
+    if forwarded_for and is_trusted(peer, networks):
+        return forwarded_for.rsplit(",", 1)[-1].strip() or peer
+    return peer
