@@ -24,7 +24,7 @@ from auth.guards import account_members, ensure_account_access
 from auth.models import Role
 from auth.schemas import Principal
 from governance.proxies import Networks, forwarded_client, trusted_networks
-from tracking import classify, service
+from tracking import classify, events, service
 from tracking.recorder import EventRecorder
 from tracking.rewrite import is_http_url
 from tracking.models import SendingDomain
@@ -124,7 +124,7 @@ class DomainController(Controller):
         until: datetime | None = None,
     ) -> DomainReport:
         row = await owned_domain(db_session, request.user, domain)
-        return await service.domain_report(db_session, row, since=since, until=until)
+        return await events.domain_report(db_session, row, since=since, until=until)
 
 
 class EmailController(Controller):
@@ -164,7 +164,7 @@ class EmailController(Controller):
         self, email_id: int, request: Request[Principal, Any, Any], db_session: AsyncSession, limit: int = 500
     ) -> list[EventView]:
         await service.get_email(db_session, email_id, account_scope(request.user))
-        return await service.email_events(db_session, email_id, limit=max(1, min(limit, 5000)))
+        return await events.email_events(db_session, email_id, limit=max(1, min(limit, 5000)))
 
 
 class SuppressionController(Controller):
@@ -264,8 +264,8 @@ class ReadyResponse(ASGIResponse):
 def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
     networks = trusted_networks(trusted_proxies)
 
-    def queue(kind: service.Kind, token: Any, scope: Scope) -> service.Hit:
-        return service.Hit(
+    def queue(kind: service.Kind, token: Any, scope: Scope) -> events.Hit:
+        return events.Hit(
             kind,
             token.email_id,
             token.link_index,

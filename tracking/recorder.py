@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracking import classify, service
-from tracking.service import Hit
+from tracking import classify, events
+from tracking.events import Hit
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class EventRecorder:
         for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
                 async with self._session_maker() as session, session.begin():
-                    self.written += await service.record_hits(session, batch, self._bursts)
+                    self.written += await events.record_hits(session, batch, self._bursts)
                 self.batches += 1
                 return
             except Exception:  # noqa: BLE001  (a failed batch is retried, then counted as lost)

@@ -65,7 +65,7 @@ def data_classes() -> dict[str, DataClass]:
     from auth import service as auth
     from governance import audit
     from governance.enforcement import service as enforcement
-    from tracking import service as tracking
+    from tracking import events as tracking
     from tracking.journey import service as journey
 
     classes = [

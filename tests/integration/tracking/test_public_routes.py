@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from governance.app import create_app
 from tests.conftest import base_settings
 from tests.integration.tracking.conftest import bearer, flush, tokens_in
-from tracking import service
+from tracking import events
 from tracking.controllers import PIXEL_GIF
 from tracking.models import TrackingEvent
 from tracking.tokens import TokenSigner
@@ -154,8 +154,8 @@ def test_links_keep_redirecting_after_events_and_link_data_are_purged(client, db
     flush(client)
     far_future = __import__("datetime").datetime(2999, 1, 1, tzinfo=__import__("datetime").timezone.utc)
 
-    purged = db.run(lambda s: service.purge_events_before(s, far_future, 100))
-    scrubbed = db.run(lambda s: service.purge_email_records_before(s, far_future, 100))
+    purged = db.run(lambda s: events.purge_events_before(s, far_future, 100))
+    scrubbed = db.run(lambda s: events.purge_email_records_before(s, far_future, 100))
     response = client.get(f"/t/c/{sent['click']}", follow_redirects=False)
 
     assert (purged, scrubbed) == (1, 1)

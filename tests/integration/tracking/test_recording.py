@@ -12,7 +12,7 @@ from governance import audit
 from governance.app import create_app
 from governance.db import create_engine
 from tests.integration.tracking.conftest import DOMAIN, HTML, bearer, flush, tokens_in
-from tracking import service
+from tracking import events as tracking_events
 from tracking.models import EmailRecord, TrackedLink, TrackingEvent
 from tracking.plugin import RECORDER_STATE_KEY
 from tracking.recorder import EventRecorder
@@ -43,7 +43,7 @@ def test_a_graceful_shutdown_drains_every_queued_hit(db, settings, domain, send)
 def test_stopping_the_recorder_writes_what_is_still_queued(db, domain, send):
     domain(track_opens=True)
     email_id = send()["id"]
-    hit = service.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+    hit = tracking_events.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
 
     async def queue_then_stop() -> tuple[int, int]:
         engine = create_engine(db.url)
@@ -66,7 +66,7 @@ def test_hits_are_written_in_batches_not_one_transaction_each(client, db, domain
     domain(track_opens=True)
     email_id = send()["id"]
     recorder = client.app.state[RECORDER_STATE_KEY]
-    hit = service.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+    hit = tracking_events.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
 
     async def many_hits() -> int:
         before = recorder.batches
@@ -186,15 +186,15 @@ def test_the_retention_helpers_delete_at_most_limit_rows_and_count_what_is_left(
     flush(client)
     cutoff = datetime(2026, 2, 1, tzinfo=timezone.utc)
 
-    assert db.run(lambda s: service.count_events_before(s, cutoff)) == 5
-    assert db.run(lambda s: service.purge_events_before(s, cutoff, 3)) == 3
-    assert db.run(lambda s: service.purge_events_before(s, cutoff, 3)) == 2
-    assert db.run(lambda s: service.count_events_before(s, cutoff)) == 0
+    assert db.run(lambda s: tracking_events.count_events_before(s, cutoff)) == 5
+    assert db.run(lambda s: tracking_events.purge_events_before(s, cutoff, 3)) == 3
+    assert db.run(lambda s: tracking_events.purge_events_before(s, cutoff, 3)) == 2
+    assert db.run(lambda s: tracking_events.count_events_before(s, cutoff)) == 0
     assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 1
 
-    assert db.run(lambda s: service.count_email_records_before(s, cutoff)) == 1
-    assert db.run(lambda s: service.purge_email_records_before(s, cutoff, 10)) == 1
-    assert db.run(lambda s: service.purge_email_records_before(s, cutoff, 10)) == 0
+    assert db.run(lambda s: tracking_events.count_email_records_before(s, cutoff)) == 1
+    assert db.run(lambda s: tracking_events.purge_email_records_before(s, cutoff, 10)) == 1
+    assert db.run(lambda s: tracking_events.purge_email_records_before(s, cutoff, 10)) == 0
     scrubbed = db.run(lambda s: s.get(EmailRecord, old["id"]))
     assert scrubbed.recipient_key is None and scrubbed.tracking_data_purged_at is not None
     assert db.run(lambda s: s.scalar(select(func.count()).where(TrackedLink.email_id == old["id"]))) == 0
