@@ -13,8 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import service
-from auth.guards import account_members
-from auth.models import Role
+from auth.guards import account_members, account_scope, target_account
 from auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyView, LoginRequest, LoginResponse, Me, Principal, SessionToken
 from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.settings import Settings
@@ -77,6 +76,11 @@ class AuthController(Controller):
         return me_of(request.user)
 
 
+def _users_only(principal: Principal) -> None:
+    if principal.kind != "user":
+        raise NotAuthorizedException("API keys cannot manage API keys")
+
+
 class ApiKeyController(Controller):
     """A member manages their own account's keys; an admin names the account."""
 
@@ -86,13 +90,8 @@ class ApiKeyController(Controller):
 
     @staticmethod
     def _account(principal: Principal, account_id: UUID | None) -> UUID:
-        if principal.has_any_role(Role.ADMIN):
-            if account_id is None:
-                raise ClientException("admins must say which account: ?account_id=")
-            return account_id
-        if principal.kind != "user":
-            raise NotAuthorizedException("API keys cannot manage API keys")
-        return principal.account_id  # type: ignore[return-value]
+        _users_only(principal)
+        return target_account(principal, account_id)
 
     @post("/", summary="Create an API key; the key is shown only in this response")
     async def create(
@@ -114,8 +113,8 @@ class ApiKeyController(Controller):
 
     @delete("/{key_id:uuid}", status_code=HTTP_200_OK, summary="Revoke an API key")
     async def revoke(self, key_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession) -> dict[str, datetime | None]:
-        scope = None if request.user.has_any_role(Role.ADMIN) else self._account(request.user, None)
-        row = await service.revoke_api_key(db_session, key_id=key_id, account_id=scope)
+        _users_only(request.user)
+        row = await service.revoke_api_key(db_session, key_id=key_id, account_id=account_scope(request.user))
         if row is None:
             raise NotFoundException("no such API key")
         return {"revoked_at": row.revoked_at}

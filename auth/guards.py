@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 
 from auth.models import Role
 
@@ -42,3 +42,17 @@ def ensure_account_access(principal: "Principal", account_id: UUID | None, what:
         return
     if account_id is None or principal.account_id != account_id:
         raise NotFoundException(f"no such {what}")
+
+
+def account_scope(principal: "Principal") -> UUID | None:
+    """The account a member or API key acts for; None for admins (every account)."""
+    return None if principal.has_any_role(Role.ADMIN) else principal.account_id
+
+
+def target_account(principal: "Principal", account_id: UUID | None) -> UUID:
+    """The account a new resource belongs to: the caller's own, or the one an admin names."""
+    if principal.has_any_role(Role.ADMIN):
+        if account_id is None:
+            raise ClientException("admins must say which account: ?account_id=")
+        return account_id
+    return principal.account_id  # type: ignore[return-value]

@@ -13,15 +13,13 @@ from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, head, patch, post, put
-from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_200_OK, HTTP_409_CONFLICT
 from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.guards import account_members, ensure_account_access
-from auth.models import Role
+from auth.guards import account_members, account_scope, ensure_account_access, target_account
 from auth.schemas import Principal
 from governance.proxies import Networks, forwarded_client, trusted_networks
 from tracking import classify, events, service
@@ -60,20 +58,6 @@ TRACKING_ERRORS = {
     service.Conflict: _error(HTTP_409_CONFLICT),
     service.TrackingError: _error(400),
 }
-
-
-def account_scope(principal: Principal) -> UUID | None:
-    """The account a member or API key acts for; None for admins (every account)."""
-    return None if principal.has_any_role(Role.ADMIN) else principal.account_id
-
-
-def target_account(principal: Principal, account_id: UUID | None) -> UUID:
-    """The account a new domain or suppression belongs to: the caller's, or the one an admin names."""
-    if principal.has_any_role(Role.ADMIN):
-        if account_id is None:
-            raise ClientException("admins must say which account: ?account_id=")
-        return account_id
-    return principal.account_id  # type: ignore[return-value]
 
 
 async def owned_domain(db_session: AsyncSession, principal: Principal, name: str) -> SendingDomain:

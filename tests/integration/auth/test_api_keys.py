@@ -65,3 +65,11 @@ def test_secure_cookies_when_the_deployment_requires_them(db):
         response = client.post("/auth/login", json={"email": user["email"], "password": user["password"]})
 
     assert all("Secure" in header for header in response.headers.get_list("set-cookie"))
+
+
+def test_an_api_key_cannot_manage_api_keys(client, db):
+    key = db.create_api_key("acme")
+    bearer = {"Authorization": f"Bearer {key}"}
+
+    assert client.post("/api/api-keys/", json={}, headers=bearer).status_code == 401
+    assert client.get("/api/api-keys/", headers=bearer).status_code == 401
