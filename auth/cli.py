@@ -27,7 +27,9 @@ def users_group() -> None: ...
 
 @users_group.command(name="create", help="Create a user; the password is prompted for, or read from stdin.")
 @click.option("--email", required=True)
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role if r != Role.MACHINE]))
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role if r != Role.MACHINE])
+)
 @click.option("--account", default=None, help="Account name for members (created if new).")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the email already exists.")
 def create_user(email: str, roles: tuple[str, ...], account: str | None, if_missing: bool) -> None:
@@ -38,7 +40,9 @@ def create_user(email: str, roles: tuple[str, ...], account: str | None, if_miss
             if if_missing and await session.scalar(select(User.id).where(User.email == email.strip().lower())):
                 return f"user {email} already exists; left as it is"
             account_id = (await service.get_or_create_account(session, account)).id if account else None
-            user = await service.create_user(session, email=email, password=password, roles=list(roles), account_id=account_id)
+            user = await service.create_user(
+                session, email=email, password=password, roles=list(roles), account_id=account_id
+            )
             return f"created user {user.email} ({', '.join(user.roles)}) id={user.id}"
 
     try:

@@ -14,17 +14,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import service
 from auth.guards import account_members, account_scope, target_account
-from auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyView, LoginRequest, LoginResponse, Me, Principal, SessionToken
+from auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyView,
+    LoginRequest,
+    LoginResponse,
+    Me,
+    Principal,
+    SessionToken,
+)
 from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.settings import Settings
-
 
 # Per client address, beside the per-email failure count: slows spraying many emails from one host.
 LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
 
 
 def me_of(principal: Principal) -> Me:
-    return Me(id=principal.id, kind=principal.kind, roles=principal.roles, account_id=principal.account_id, email=principal.email)
+    return Me(
+        id=principal.id,
+        kind=principal.kind,
+        roles=principal.roles,
+        account_id=principal.account_id,
+        email=principal.email,
+    )
 
 
 class AuthController(Controller):
@@ -65,7 +79,9 @@ class AuthController(Controller):
         return Response(body, cookies=session_cookies(settings, encoded, csrf))
 
     @post("/logout", status_code=HTTP_200_OK, summary="Sign out: revokes the session and clears both cookies")
-    async def logout(self, request: Request[Principal, Any, Any], db_session: AsyncSession, settings: Settings) -> Response[dict]:
+    async def logout(
+        self, request: Request[Principal, Any, Any], db_session: AsyncSession, settings: Settings
+    ) -> Response[dict]:
         if not isinstance(request.auth, SessionToken):
             raise ClientException("API keys have no session to sign out of; revoke the key instead")
         await service.revoke_session(db_session, request.auth)
@@ -95,7 +111,11 @@ class ApiKeyController(Controller):
 
     @post("/", summary="Create an API key; the key is shown only in this response")
     async def create(
-        self, data: ApiKeyCreate, request: Request[Principal, Any, Any], db_session: AsyncSession, account_id: UUID | None = None
+        self,
+        data: ApiKeyCreate,
+        request: Request[Principal, Any, Any],
+        db_session: AsyncSession,
+        account_id: UUID | None = None,
     ) -> ApiKeyCreated:
         account = self._account(request.user, account_id)
         try:
@@ -109,10 +129,22 @@ class ApiKeyController(Controller):
         self, request: Request[Principal, Any, Any], db_session: AsyncSession, account_id: UUID | None = None
     ) -> list[ApiKeyView]:
         rows = await service.list_api_keys(db_session, self._account(request.user, account_id))
-        return [ApiKeyView(id=r.id, name=r.name, prefix=r.prefix, created_at=r.created_at, revoked_at=r.revoked_at, last_used_at=r.last_used_at) for r in rows]
+        return [
+            ApiKeyView(
+                id=r.id,
+                name=r.name,
+                prefix=r.prefix,
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+                last_used_at=r.last_used_at,
+            )
+            for r in rows
+        ]
 
     @delete("/{key_id:uuid}", status_code=HTTP_200_OK, summary="Revoke an API key")
-    async def revoke(self, key_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession) -> dict[str, datetime | None]:
+    async def revoke(
+        self, key_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> dict[str, datetime | None]:
         _users_only(request.user)
         row = await service.revoke_api_key(db_session, key_id=key_id, account_id=account_scope(request.user))
         if row is None:

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from auth.schemas import Principal
 
 
-def requires_roles(*roles: Role) -> "Guard":
+def requires_roles(*roles: Role) -> Guard:
     """A guard admitting principals holding any of `roles`; everyone else gets 403."""
     names = ", ".join(role.value for role in roles)
 
-    def guard(connection: "ASGIConnection", _: "BaseRouteHandler") -> None:
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if not connection.user.has_any_role(*roles):
             raise PermissionDeniedException(f"this needs one of the roles: {names}")
 
@@ -35,7 +35,7 @@ auditors = requires_roles(Role.AUDITOR, Role.PRIVACY_STAFF, Role.ADMIN)
 account_members = requires_roles(Role.MEMBER, Role.MACHINE, Role.ADMIN)
 
 
-def ensure_account_access(principal: "Principal", account_id: UUID | None, what: str = "resource") -> None:
+def ensure_account_access(principal: Principal, account_id: UUID | None, what: str = "resource") -> None:
     """Members and API keys reach only their own account's data; anything else is a 404, not a 403,
     so the existence of other accounts' resources is not revealed. Admins reach every account."""
     if principal.has_any_role(Role.ADMIN):
@@ -44,12 +44,12 @@ def ensure_account_access(principal: "Principal", account_id: UUID | None, what:
         raise NotFoundException(f"no such {what}")
 
 
-def account_scope(principal: "Principal") -> UUID | None:
+def account_scope(principal: Principal) -> UUID | None:
     """The account a member or API key acts for; None for admins (every account)."""
     return None if principal.has_any_role(Role.ADMIN) else principal.account_id
 
 
-def target_account(principal: "Principal", account_id: UUID | None) -> UUID:
+def target_account(principal: Principal, account_id: UUID | None) -> UUID:
     """The account a new resource belongs to: the caller's own, or the one an admin names."""
     if principal.has_any_role(Role.ADMIN):
         if account_id is None:

@@ -43,7 +43,7 @@ def csrf_token_for(secret: str, jti: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def session_cookies(settings: "Settings", encoded_jwt: str, csrf_token: str) -> list[Cookie]:
+def session_cookies(settings: Settings, encoded_jwt: str, csrf_token: str) -> list[Cookie]:
     """The two cookies a login sets, exactly as the policy declares them."""
     max_age = int(service.SESSION_LIFETIME.total_seconds())
     common: dict[str, Any] = {"path": "/", "samesite": "lax", "secure": settings.cookie_secure, "max_age": max_age}
@@ -53,7 +53,7 @@ def session_cookies(settings: "Settings", encoded_jwt: str, csrf_token: str) -> 
     ]
 
 
-def cleared_cookies(settings: "Settings") -> list[Cookie]:
+def cleared_cookies(settings: Settings) -> list[Cookie]:
     """Deletions with the same attributes as the cookies they remove."""
     return [
         Cookie(key=c.key, value="", httponly=c.httponly, path=c.path, samesite=c.samesite, secure=c.secure, max_age=0)
@@ -64,7 +64,7 @@ def cleared_cookies(settings: "Settings") -> list[Cookie]:
 class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
     """Bearer (API key or JWT, no cookies, no CSRF) first; else the `ms_access` cookie plus CSRF."""
 
-    async def authenticate_request(self, connection: "ASGIConnection[Any, Any, Any, Any]") -> AuthenticationResult:
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         if header is not None:
             return await self._authenticate_bearer(header, connection)
@@ -76,7 +76,7 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
             self._check_csrf(connection, result.auth)
         return result
 
-    async def _authenticate_bearer(self, header: str, connection: "ASGIConnection") -> AuthenticationResult:
+    async def _authenticate_bearer(self, header: str, connection: ASGIConnection) -> AuthenticationResult:
         scheme, _, credential = header.partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
@@ -88,19 +88,21 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
             return AuthenticationResult(user=principal, auth=None)
         return await self.authenticate_token(encoded_token=credential, connection=connection)
 
-    def _check_csrf(self, connection: "ASGIConnection", token: SessionToken) -> None:
+    def _check_csrf(self, connection: ASGIConnection, token: SessionToken) -> None:
         sent = connection.headers.get(CSRF_HEADER, "")
         cookie = connection.cookies.get(CSRF_COOKIE, "")
         expected = csrf_token_for(self.token_secret, str(token.jti))
         if not (sent and hmac.compare_digest(sent, cookie) and hmac.compare_digest(cookie, expected)):
-            raise PermissionDeniedException(f"missing or wrong {CSRF_HEADER} header: send the value of the {CSRF_COOKIE} cookie")
+            raise PermissionDeniedException(
+                f"missing or wrong {CSRF_HEADER} header: send the value of the {CSRF_COOKIE} cookie"
+            )
 
 
-async def _retrieve_principal(token: SessionToken, connection: "ASGIConnection") -> Principal | None:
+async def _retrieve_principal(token: SessionToken, connection: ASGIConnection) -> Principal | None:
     return await service.principal_for_session(connection_session(connection), token)
 
 
-def jwt_auth(settings: "Settings") -> JWTCookieAuth[Principal, SessionToken]:
+def jwt_auth(settings: Settings) -> JWTCookieAuth[Principal, SessionToken]:
     return JWTCookieAuth[Principal, SessionToken](
         token_secret=settings.jwt_secret,
         algorithm="HS256",

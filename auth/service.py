@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, func, select
@@ -39,7 +39,7 @@ class Conflict(AuthError):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalize_email(email: str) -> str:
@@ -94,7 +94,9 @@ async def create_user(
 
 
 def principal_for_user(user: User) -> Principal:
-    return Principal(id=str(user.id), kind="user", roles=tuple(user.roles), account_id=user.account_id, email=user.email)
+    return Principal(
+        id=str(user.id), kind="user", roles=tuple(user.roles), account_id=user.account_id, email=user.email
+    )
 
 
 # --- login ------------------------------------------------------------------------------
@@ -183,7 +185,9 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
 
 
 async def list_api_keys(session: AsyncSession, account_id: UUID) -> list[ApiKey]:
-    return list(await session.scalars(select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at)))
+    return list(
+        await session.scalars(select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at))
+    )
 
 
 async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUID | None) -> ApiKey | None:
@@ -198,7 +202,7 @@ async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUI
 # --- retention: rows that only matter for a while ------------------------------------------
 
 
-async def _purge_oldest(session: AsyncSession, model: type, column, cutoff: datetime, limit: int) -> int:  # noqa: ANN001
+async def _purge_oldest(session: AsyncSession, model: type, column, cutoff: datetime, limit: int) -> int:
     ids = select(model.id).where(column < cutoff).order_by(column).limit(limit)
     result = await session.execute(delete(model).where(model.id.in_(ids.scalar_subquery())))
     return result.rowcount or 0

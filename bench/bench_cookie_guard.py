@@ -23,22 +23,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from litestar import Litestar, Response, get  # noqa: E402
-from litestar.datastructures import Cookie  # noqa: E402
+from litestar import Litestar, Response, get
+from litestar.datastructures import Cookie
 
-from governance.enforcement import guard_asgi, guardjs, static_source  # noqa: E402
-from governance.enforcement.guard import CookieGuard  # noqa: E402
-from policy_docs.seed import load_seed  # noqa: E402
+from governance.enforcement import guard_asgi, guardjs, static_source
+from governance.enforcement.guard import CookieGuard
+from policy_docs.seed import load_seed
 
 DECLARATIONS = load_seed().content.declarations  # the policy's own data files
-COMMON = dict(path="/", samesite="lax", max_age=30 * 24 * 3600)
+COMMON = {"path": "/", "samesite": "lax", "max_age": 30 * 24 * 3600}
 
 
 @get("/login", sync_to_thread=False)
 def login() -> Response[str]:
     return Response(
         "ok",
-        cookies=[Cookie(key="ms_access", value="a" * 180, httponly=True, **COMMON), Cookie(key="ms_csrf", value="c" * 43, **COMMON)],
+        cookies=[
+            Cookie(key="ms_access", value="a" * 180, httponly=True, **COMMON),
+            Cookie(key="ms_csrf", value="c" * 43, **COMMON),
+        ],
     )
 
 
@@ -48,7 +51,7 @@ def violation(report: object) -> None:
 
 async def autocommit_like(message: object, scope: object) -> None:
     """Stands for advanced-alchemy's autocommit hook, which our app always has."""
-    return None
+    return
 
 
 def build() -> dict[str, tuple[object, str]]:
@@ -59,7 +62,10 @@ def build() -> dict[str, tuple[object, str]]:
         "bare": (Litestar([login]), "bare"),
         "guard_asgi(bare)": (guard_asgi(Litestar([login]), source, on_violation=violation), "bare"),
         "with a before_send hook": (Litestar([login], before_send=[autocommit_like]), "bare"),
-        "... + guard hook (our app)": (Litestar([login], before_send=[autocommit_like, hook.before_send]), "with a before_send hook"),
+        "... + guard hook (our app)": (
+            Litestar([login], before_send=[autocommit_like, hook.before_send]),
+            "with a before_send hook",
+        ),
     }
 
 
@@ -118,19 +124,25 @@ async def main(requests: int, rounds: int) -> None:
         for name, (_, baseline) in apps.items():
             ratios[name].append(measured[name] / measured[baseline])
     median = {name: statistics.median(values) for name, values in ratios.items()}
-    print(f"route setting ms_access + ms_csrf, {requests} requests x {rounds} rounds; ratio = median of the rounds' ratios to the baseline")
+    print(
+        f"route setting ms_access + ms_csrf, {requests} requests x {rounds} rounds; ratio = median of the rounds' ratios to the baseline"
+    )
     for name, (_, baseline) in apps.items():
         against = "" if name == baseline else f"vs {baseline!r}"
         print(f"  {name:<28} best {best[name]:>7.0f} req/s   ratio {median[name]:.3f} {against}")
     with_cookies, without = await guard_alone(20_000), await guard_alone(20_000, with_cookies=False)
-    print(f"the guard alone, per response: {with_cookies:.2f} us of CPU with the two cookies, {without:.2f} us without cookies;"
-          f" a bare request: {1e6 / best['bare']:.1f} us")
+    print(
+        f"the guard alone, per response: {with_cookies:.2f} us of CPU with the two cookies, {without:.2f} us without cookies;"
+        f" a bare request: {1e6 / best['bare']:.1f} us"
+    )
     raw, gzipped = guardjs.sizes(guardjs.render(DECLARATIONS, mode="enforce", version=1))
     print(f"guard.js for these declarations: {raw} bytes raw, {gzipped} bytes gzipped")
     ours = median["... + guard hook (our app)"]
-    print(f"goal (the guard costs our app <= 5% of throughput): {'met' if ours >= 0.95 else 'NOT met'} ({(1 - ours) * 100:.1f}%)")
+    print(
+        f"goal (the guard costs our app <= 5% of throughput): {'met' if ours >= 0.95 else 'NOT met'} ({(1 - ours) * 100:.1f}%)"
+    )
 
 
 if __name__ == "__main__":
     arguments = [int(a) for a in sys.argv[1:3]]
-    asyncio.run(main(*(arguments + [2_000, 40][len(arguments):])))
+    asyncio.run(main(*(arguments + [2_000, 40][len(arguments) :])))

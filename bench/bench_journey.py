@@ -24,29 +24,43 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advanced_alchemy.alembic.commands import AlembicCommands  # noqa: E402
-from litestar import Litestar, post  # noqa: E402
-from litestar.testing import TestClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
+from advanced_alchemy.alembic.commands import AlembicCommands
+from litestar import Litestar, post
+from litestar.testing import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from governance.app import create_app  # noqa: E402
-from governance.db import alchemy_config, create_engine  # noqa: E402
-from governance.settings import Settings  # noqa: E402
-from tracking.journey import report  # noqa: E402
+from governance.app import create_app
+from governance.db import alchemy_config, create_engine
+from governance.settings import Settings
+from tracking.journey import report
 
-END = datetime(2026, 11, 1, tzinfo=timezone.utc)
+END = datetime(2026, 11, 1, tzinfo=UTC)
 START = END - timedelta(days=30)
-PATHS = ["/", "/pricing", "/docs", "/docs/api", "/signup", "/signup/details", "/blog", "/about", "/features", "/contact"] + [
-    f"/blog/post-{i}" for i in range(40)
-]
+PATHS = [
+    "/",
+    "/pricing",
+    "/docs",
+    "/docs/api",
+    "/signup",
+    "/signup/details",
+    "/blog",
+    "/about",
+    "/features",
+    "/contact",
+] + [f"/blog/post-{i}" for i in range(40)]
 STEPS = ["signup_started", "email_verified", "domain_added", "first_email_sent"]
-SOURCES = [(None, None, None, None), ("newsletter", "email", "launch", None), ("google", "cpc", "brand", None), (None, None, None, "news.example.org")]
+SOURCES = [
+    (None, None, None, None),
+    ("newsletter", "email", "launch", None),
+    ("google", "cpc", "brand", None),
+    (None, None, None, "news.example.org"),
+]
 COUNTRIES = ["IN", "US", "DE", "GB", None]
 EVENT_COLUMNS = ("id", "occurred_at", "visitor_id", "session_id", "event_type", "path", "query", "from_path", "step")
 SESSION_COLUMNS = ("id", "session_id", "visitor_id", "started_at", "ended_at", "landing_path", "exit_path", "page_views",
@@ -55,7 +69,12 @@ SESSION_COLUMNS = ("id", "session_id", "visitor_id", "started_at", "ended_at", "
 
 def settings(url: str, **overrides) -> Settings:
     return Settings(
-        database_url=url, jwt_secret="bench-" + "x" * 40, token_keys=(("b", b"y" * 40),), scheduler_enabled=False, log_level="WARNING", **overrides
+        database_url=url,
+        jwt_secret="bench-" + "x" * 40,
+        token_keys=(("b", b"y" * 40),),
+        scheduler_enabled=False,
+        log_level="WARNING",
+        **overrides,
     )
 
 
@@ -72,7 +91,11 @@ def ingest_body(i: int) -> dict:
         "session_id": str(uuid.UUID(int=i + 1, version=4)),
         "first_touch": {"referrer": "news.example.org", "utm_source": "newsletter", "utm_medium": "email"},
         "events": [
-            {"type": "page_view", "url": f"https://mailssetu.in{PATHS[(i + n) % len(PATHS)]}?utm_source=nl&email=a@b.c", "age_ms": 1000 - n}
+            {
+                "type": "page_view",
+                "url": f"https://mailssetu.in{PATHS[(i + n) % len(PATHS)]}?utm_source=nl&email=a@b.c",
+                "age_ms": 1000 - n,
+            }
             for n in range(10)
         ],
     }
@@ -98,7 +121,10 @@ def bench_ingest(requests: int) -> None:
         url = f"sqlite+aiosqlite:///{folder}/ingest.db"
         migrate(url)
         app = create_app(settings(url, journey_batches_per_minute=10**9))
-        with TestClient(Litestar([bare]), base_url="http://bench.local") as bare_client, TestClient(app, base_url="http://bench.local") as client:
+        with (
+            TestClient(Litestar([bare]), base_url="http://bench.local") as bare_client,
+            TestClient(app, base_url="http://bench.local") as client,
+        ):
             timed_posts(bare_client, "/bare", bodies[:50], 202)  # warm up
             timed_posts(client, "/journey/events", bodies[:50], 202)
             bare_times, ingest_times = [], []
@@ -146,13 +172,23 @@ def load_sqlite(path: str, total: int) -> float:
     events, sessions = generate(total)
     began = time.perf_counter()
     connection = sqlite3.connect(path)
-    indexes = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'journey_%' AND sql IS NOT NULL").fetchall()
+    indexes = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'journey_%' AND sql IS NOT NULL"
+    ).fetchall()
     with connection:
         for (sql,) in indexes:
             connection.execute("DROP INDEX " + sql.split()[2])
-        for table, columns, rows in (("journey_events", EVENT_COLUMNS, events), ("journey_sessions", SESSION_COLUMNS, sessions)):
-            stamped = ([value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value for value in row] for row in rows)
-            connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", stamped)
+        for table, columns, rows in (
+            ("journey_events", EVENT_COLUMNS, events),
+            ("journey_sessions", SESSION_COLUMNS, sessions),
+        ):
+            stamped = (
+                [value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value for value in row]
+                for row in rows
+            )
+            connection.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", stamped
+            )
         for (sql,) in indexes:
             connection.execute(sql)
     connection.execute("ANALYZE")
@@ -167,9 +203,14 @@ async def load_postgres(url: str, total: int) -> float:
     began = time.perf_counter()
     connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        for table, columns, rows in (("journey_events", EVENT_COLUMNS, events), ("journey_sessions", SESSION_COLUMNS, sessions)):
+        for table, columns, rows in (
+            ("journey_events", EVENT_COLUMNS, events),
+            ("journey_sessions", SESSION_COLUMNS, sessions),
+        ):
             await connection.copy_records_to_table(table, records=rows, columns=columns)
-            await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
             await connection.execute(f"ANALYZE {table}")
     finally:
         await connection.close()
@@ -177,7 +218,7 @@ async def load_postgres(url: str, total: int) -> float:
 
 
 FIGURES = {
-    "totals": lambda s, a, b: report._totals(s, a, b),
+    "totals": report._totals,
     "landing pages": lambda s, a, b: report._top_pages(s, a, b, report.S.landing_path, 10),
     "exit pages": lambda s, a, b: report._top_pages(s, a, b, report.S.exit_path, 10),
     "attribution": lambda s, a, b: report._attribution(s, a, b, 10),

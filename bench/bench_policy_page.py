@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advanced_alchemy.alembic.commands import AlembicCommands  # noqa: E402
-from litestar import Litestar, MediaType, Response, get  # noqa: E402
+from advanced_alchemy.alembic.commands import AlembicCommands
+from litestar import Litestar, MediaType, Response, get
 
-from governance.app import create_app  # noqa: E402
-from governance.db import alchemy_config  # noqa: E402
-from governance.settings import Settings  # noqa: E402
+from governance.app import create_app
+from governance.db import alchemy_config
+from governance.settings import Settings
 
 
 def bench_settings(db_url: str) -> Settings:
@@ -135,12 +135,14 @@ async def main(db_url: str, count: int, rounds: int) -> None:
     print(f"bare Litestar route, same bytes:          {best['bare']:8.0f} req/s")
     print(f"bare route inside our app (request-logged): {best['stack']:6.0f} req/s")
     print(f"ratio vs bare Litestar: {best['ours'] / best['bare']:.2f}  (goal >= 0.80)")
-    print(f"(for comparison, a bare handler inside our app that the request log covers: {best['stack'] / best['bare']:.2f})")
+    print(
+        f"(for comparison, a bare handler inside our app that the request log covers: {best['stack'] / best['bare']:.2f})"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 3000)))
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", "3000")))
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -152,6 +154,6 @@ if __name__ == "__main__":
             os.dup2(devnull.fileno(), 2)
             try:
                 asyncio.run(main(url, args.requests, args.rounds))
-            except BaseException:
+            except BaseException:  # noqa: BLE001  (the benchmark prints any failure, then exits 1)
                 traceback.print_exc(file=sys.stdout)
                 sys.exit(1)

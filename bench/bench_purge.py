@@ -26,16 +26,16 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from governance.db import create_engine  # noqa: E402
-from governance.retention import partitions, service  # noqa: E402
-from governance.retention.registry import data_classes  # noqa: E402
+from governance.db import create_engine
+from governance.retention import partitions, service
+from governance.retention.registry import data_classes
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SPAN = timedelta(days=730)  # rows spread evenly over two years: the older half is past the one-year period
@@ -65,7 +65,7 @@ def _sqlite_writer(path: str, stop: mp.Event, ready: mp.Event) -> tuple[int, flo
     while not stop.is_set() and time.monotonic() < deadline:
         started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(INSERT.format("?"), (datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"),))
+        conn.execute(INSERT.format("?"), (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),))
         conn.execute("COMMIT")
         worst, count = max(worst, time.perf_counter() - started), count + 1
         time.sleep(WRITER_GAP_SECONDS)
@@ -81,7 +81,7 @@ async def _pg_writer(dsn: str, stop: mp.Event, ready: mp.Event) -> tuple[int, fl
     worst, count, deadline = 0.0, 0, time.monotonic() + WRITER_CAP_SECONDS
     while not stop.is_set() and time.monotonic() < deadline:
         started = time.perf_counter()
-        await conn.execute(INSERT.format("$1"), datetime.now(timezone.utc))
+        await conn.execute(INSERT.format("$1"), datetime.now(UTC))
         worst, count = max(worst, time.perf_counter() - started), count + 1
         await asyncio.sleep(WRITER_GAP_SECONDS)
     await conn.close()
@@ -96,7 +96,7 @@ class Writer:
         self.stop, self.ready, self.results = spawn.Event(), spawn.Event(), spawn.Queue()
         self.process = spawn.Process(target=_writer, args=(url, self.stop, self.ready, self.results))
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         self.process.start()
         if not self.ready.wait(timeout=60):
             raise RuntimeError("the writer did not start")
@@ -139,7 +139,9 @@ async def generate(url: str, rows: int, now: datetime, upto: int | None = None) 
         if engine.dialect.name == "postgresql":
             month = partitions.month_start(start)
             while month <= partitions.month_start(now):  # the months a table live for two years has
-                await conn.run_sync(lambda c, m=month: partitions.create_month_partition(c, "tracking_events", "occurred_at", m))
+                await conn.run_sync(
+                    lambda c, m=month: partitions.create_month_partition(c, "tracking_events", "occurred_at", m)
+                )
                 month = partitions.add_months(month, 1)
             await conn.execute(
                 text(
@@ -159,10 +161,18 @@ async def generate(url: str, rows: int, now: datetime, upto: int | None = None) 
                     "SELECT strftime('%Y-%m-%d %H:%M:%S', CAST(:start_epoch + i * :step + CASE WHEN i >= :half THEN :gap ELSE 0 END AS INTEGER), 'unixepoch') "
                     "|| '.000000', i, 'open', 'human', 'bench' FROM n"
                 ),
-                {"upto": upto, "start_epoch": start.timestamp(), "step": step, "half": rows // 2, "gap": GAP.total_seconds()},
+                {
+                    "upto": upto,
+                    "start_epoch": start.timestamp(),
+                    "step": step,
+                    "half": rows // 2,
+                    "gap": GAP.total_seconds(),
+                },
             )
     async with engine.connect() as conn:  # start the measurements from a quiet database
-        await conn.execute(text("CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"))
+        await conn.execute(
+            text("CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)")
+        )
     await engine.dispose()
     return time.perf_counter() - started
 
@@ -180,7 +190,9 @@ async def one_delete(url: str, cutoff: datetime) -> tuple[float, int]:
     engine = create_engine(url)
     started = time.perf_counter()
     async with engine.begin() as conn:
-        deleted = (await conn.execute(text("DELETE FROM tracking_events WHERE occurred_at < :cutoff"), {"cutoff": cutoff})).rowcount
+        deleted = (
+            await conn.execute(text("DELETE FROM tracking_events WHERE occurred_at < :cutoff"), {"cutoff": cutoff})
+        ).rowcount
     elapsed = time.perf_counter() - started
     await engine.dispose()
     return elapsed, deleted
@@ -195,7 +207,7 @@ async def expired_left(url: str, cutoff: datetime) -> int:
 
 
 def bench_engine(url: str, rows: int, batch_size: int | None) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     migrate(url)
     generated = asyncio.run(generate(url, rows, now))
     print(f"  generated {rows:,} events over two years in {generated:.1f}s (one INSERT ... SELECT)")
@@ -210,19 +222,25 @@ def bench_engine(url: str, rows: int, batch_size: int | None) -> None:
     deleted = run.deleted["tracking_events"]
     cutoff = datetime.fromisoformat(run.cutoffs["tracking_events"])
     left = asyncio.run(expired_left(url, cutoff))
-    print(f"  purge: {run.status}, {deleted:,} events deleted in {elapsed:.1f}s ({deleted / elapsed:,.0f} rows/s), "
-          f"{len(run.partitions_dropped)} month partitions dropped, {left} expired left")
+    print(
+        f"  purge: {run.status}, {deleted:,} events deleted in {elapsed:.1f}s ({deleted / elapsed:,.0f} rows/s), "
+        f"{len(run.partitions_dropped)} month partitions dropped, {left} expired left"
+    )
     print(f"  writer alone: {baseline_count} inserts, worst pause {baseline_worst * 1000:.1f} ms")
-    print(f"  writer during the purge: {written} inserts, worst pause {worst * 1000:.1f} ms "
-          f"(ratio to alone: {worst / baseline_worst:.1f}x)")
+    print(
+        f"  writer during the purge: {written} inserts, worst pause {worst * 1000:.1f} ms "
+        f"(ratio to alone: {worst / baseline_worst:.1f}x)"
+    )
 
     # The baseline the batches are there to beat: the same expired rows again, gone in one DELETE.
     asyncio.run(generate(url, rows, now, upto=rows // 2))
     with Writer(url) as writer:
         naive_elapsed, naive_deleted = asyncio.run(one_delete(url, cutoff))
-        naive_written, naive_worst = writer.finish()
-    print(f"  baseline, one DELETE of {naive_deleted:,} rows: {naive_elapsed:.1f}s, writer's worst pause {naive_worst * 1000:.1f} ms "
-          f"(purge's worst pause / baseline's: {worst / naive_worst:.2f})")
+        _naive_written, naive_worst = writer.finish()
+    print(
+        f"  baseline, one DELETE of {naive_deleted:,} rows: {naive_elapsed:.1f}s, writer's worst pause {naive_worst * 1000:.1f} ms "
+        f"(purge's worst pause / baseline's: {worst / naive_worst:.2f})"
+    )
 
 
 async def _admin(url: str, statement: str) -> None:

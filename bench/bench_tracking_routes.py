@@ -43,7 +43,9 @@ def bare_pixel(name: str) -> Response[bytes]:
 
 @get("/t/c/{token:str}", sync_to_thread=False)
 def bare_redirect(token: str) -> Response[bytes]:
-    return Response(b"", status_code=302, headers={"Cache-Control": NO_STORE, "Location": "https://shop.example/sale?a=1&b=2"})
+    return Response(
+        b"", status_code=302, headers={"Cache-Control": NO_STORE, "Location": "https://shop.example/sale?a=1&b=2"}
+    )
 
 
 @get("/health", sync_to_thread=False)
@@ -86,12 +88,18 @@ async def seed(db_url: str) -> dict[str, tuple[int, str, str]]:
     async with standalone_session(db_url) as session:
         account = await auth_service.get_or_create_account(session, "bench")
         domain = await service.add_domain(session, account_id=account.id, name="bench.example", actor="bench")
-        await service.set_domain_tracking(session, domain, DomainTracking(track_opens=True, track_clicks=True), actor="bench")
+        await service.set_domain_tracking(
+            session, domain, DomainTracking(track_opens=True, track_clicks=True), actor="bench"
+        )
         for name in ("throughput", "exact"):
             html = '<html><body><a href="https://shop.example/sale?a=1&amp;b=2">Sale</a></body></html>'
             done = await service.register_email(
-                session, context, account_id=None,
-                data=EmailCreate(domain="bench.example", recipient="r@mail.example", message_id=f"<{name}@bench>", html=html),
+                session,
+                context,
+                account_id=None,
+                data=EmailCreate(
+                    domain="bench.example", recipient="r@mail.example", message_id=f"<{name}@bench>", html=html
+                ),
             )
             pixel = re.search(r"/t/o/[^\"]+", done.html).group(0)
             click = re.search(r"/t/c/[^\"]+", done.html).group(0)
@@ -118,9 +126,25 @@ def free_port() -> int:
 def serve(target: str, port: int, env: dict[str, str], workdir: Path) -> subprocess.Popen:
     granian = Path(sys.executable).parent / "granian"
     process = subprocess.Popen(
-        [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--no-ws", "--log-level", "warning", target],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(granian),
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            target,
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     import httpx
 
@@ -150,7 +174,11 @@ def stop(process: subprocess.Popen) -> None:
 
 def load_wrk(url: str, seconds: int, connections: int) -> tuple[float, int]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url], capture_output=True, text=True, check=True, timeout=seconds + 30
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
     ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
@@ -220,7 +248,9 @@ def main() -> int:
         env = bench_env(db_url)
         AlembicCommands(sqlalchemy_config=alchemy_config(Settings.from_env(env, env_file=None))).upgrade("head")
         emails = asyncio.run(seed(db_url))
-        print(f"load: {'wrk' if shutil.which('wrk') else 'httpx'}, {args.connections} connections; granian, 1 worker each; SQLite")
+        print(
+            f"load: {'wrk' if shutil.which('wrk') else 'httpx'}, {args.connections} connections; granian, 1 worker each; SQLite"
+        )
 
         throughput_id, pixel, click = emails["throughput"]
         bare_port, app_port = free_port(), free_port()
@@ -246,14 +276,19 @@ def main() -> int:
         recorded = asyncio.run(count_events(db_url, throughput_id))
         exact = asyncio.run(count_events(db_url, exact_id))
 
-    print(f"{'route':<8}{'bare req/s':>12}{'app req/s':>12}{'ratio':>8}   (median of {args.rounds} alternating runs of {args.seconds} s)")
+    print(
+        f"{'route':<8}{'bare req/s':>12}{'app req/s':>12}{'ratio':>8}   (median of {args.rounds} alternating runs of {args.seconds} s)"
+    )
     ratios = []
     for route, pairs in rates.items():
         bare_rate = statistics.median(b for b, _ in pairs)
         app_rate = statistics.median(a for _, a in pairs)
         ratio = statistics.median(a / b for b, a in pairs)
         ratios.append(ratio)
-        print(f"{route:<8}{bare_rate:>12.0f}{app_rate:>12.0f}{ratio:>8.2f}   runs: " + ", ".join(f"{a / b:.2f}" for b, a in pairs))
+        print(
+            f"{route:<8}{bare_rate:>12.0f}{app_rate:>12.0f}{ratio:>8.2f}   runs: "
+            + ", ".join(f"{a / b:.2f}" for b, a in pairs)
+        )
     print(f"throughput runs: {answered} hits answered (as counted by the load tool), {recorded} events in the database")
     print(f"exact run: {args.exact} hits answered, {exact} events in the database")
     ok = recorded >= answered and exact == args.exact

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -53,9 +52,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db_config = alchemy_config(settings)
     auth = jwt_auth(settings)
     return Litestar(
-        route_handlers=[health, AuthController, ApiKeyController, RetentionController, InventoryController, *journey_routes(settings)],
+        route_handlers=[
+            health,
+            AuthController,
+            ApiKeyController,
+            RetentionController,
+            InventoryController,
+            *journey_routes(settings),
+        ],
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
-        plugins=[SQLAlchemyPlugin(config=db_config), GovernanceCLIPlugin(), PolicyDocsPlugin(), EnforcementPlugin(settings), TrackingPlugin(settings)],
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            GovernanceCLIPlugin(),
+            PolicyDocsPlugin(),
+            EnforcementPlugin(settings),
+            TrackingPlugin(settings),
+        ],
         on_app_init=[auth.on_app_init],
         lifespan=[scheduler_lifespan],
         middleware=[REQUEST_LOGGING.middleware],
@@ -76,5 +88,3 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
-
-

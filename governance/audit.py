@@ -6,7 +6,7 @@ retention purge of entries older than their (long) retention period.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from advanced_alchemy.base import BigIntBase
@@ -27,9 +27,7 @@ class AuditEntry(BigIntBase):
 
 
 async def record(session: AsyncSession, *, actor: str, action: str, subject: str, **details: Any) -> AuditEntry:
-    entry = AuditEntry(
-        occurred_at=datetime.now(timezone.utc), actor=actor, action=action, subject=subject, details=details
-    )
+    entry = AuditEntry(occurred_at=datetime.now(UTC), actor=actor, action=action, subject=subject, details=details)
     session.add(entry)
     await session.flush()
     return entry

@@ -11,12 +11,20 @@ if TYPE_CHECKING:
 
 
 class GovernanceCLIPlugin(CLIPlugin):
-    def on_cli_init(self, cli: "Group") -> None:
+    def on_cli_init(self, cli: Group) -> None:
         from auth.cli import api_keys_group, users_group
-        from governance.retention.cli import purge_command, scheduler_command
-        from governance.inventory import inventory_group
-        from tracking.cli import domains_group
         from governance.enforcement.cli import audit_command
+        from governance.inventory import inventory_group
+        from governance.retention.cli import purge_command, scheduler_command
+        from tracking.cli import domains_group
 
-        for group in (users_group, api_keys_group, purge_command, scheduler_command, inventory_group, domains_group, audit_command):
+        for group in (
+            users_group,
+            api_keys_group,
+            purge_command,
+            scheduler_command,
+            inventory_group,
+            domains_group,
+            audit_command,
+        ):
             cli.add_command(group)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING
 
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
     AsyncSessionConfig,
-    EngineConfig,
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import event
@@ -35,11 +35,11 @@ def _prepare_sqlite_path(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _tune_sqlite(engine: "AsyncEngine") -> None:
+def _tune_sqlite(engine: AsyncEngine) -> None:
     """WAL lets readers run beside the writer; busy_timeout makes writers wait instead of failing."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -48,7 +48,7 @@ def _tune_sqlite(engine: "AsyncEngine") -> None:
         cursor.close()
 
 
-def create_engine(url: str, **kwargs) -> "AsyncEngine":  # noqa: ANN003
+def create_engine(url: str, **kwargs) -> AsyncEngine:
     if is_sqlite(url):
         _prepare_sqlite_path(url)
     engine = create_async_engine(url, **kwargs)
@@ -57,7 +57,7 @@ def create_engine(url: str, **kwargs) -> "AsyncEngine":  # noqa: ANN003
     return engine
 
 
-def alchemy_config(settings: "Settings") -> SQLAlchemyAsyncConfig:
+def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     engine = create_engine(settings.database_url, pool_pre_ping=not is_sqlite(settings.database_url))
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
@@ -71,7 +71,7 @@ def alchemy_config(settings: "Settings") -> SQLAlchemyAsyncConfig:
     )
 
 
-def connection_session(connection: "ASGIConnection") -> AsyncSession:
+def connection_session(connection: ASGIConnection) -> AsyncSession:
     """The request's session, for code that runs before handlers (auth middleware, guards)."""
     config: SQLAlchemyAsyncConfig = connection.app.state["db_config"]
     return config.provide_session(connection.app.state, connection.scope)
@@ -82,8 +82,7 @@ async def standalone_session(url: str) -> AsyncIterator[AsyncSession]:
     """A committed-on-success session with its own engine: for the CLI, scheduled jobs and tests."""
     engine = create_engine(url)
     try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            async with session.begin():
-                yield session
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+            yield session
     finally:
         await engine.dispose()

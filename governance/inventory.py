@@ -104,7 +104,9 @@ def inventory_group() -> None: ...
 @inventory_group.command(name="export", help="Print the inventory in force at an instant (default: now).")
 @click.option("--at", "at", default=None, help="ISO 8601 instant, e.g. 2026-05-01T00:00:00Z.")
 @click.option("--format", "fmt", default="csv", show_default=True, help="csv or json.")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file instead of stdout.")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file instead of stdout."
+)
 def export_command(at: str | None, fmt: str, output: str | None) -> None:
     import msgspec
 
@@ -129,7 +131,11 @@ def export_command(at: str | None, fmt: str, output: str | None) -> None:
     found = asyncio.run(export())
     if found is None:
         raise click.ClickException(f"no version of the cookie policy was in force at {instant.isoformat()}")
-    text = exports.to_csv(COLUMNS, found) if fmt == "csv" else msgspec.json.format(msgspec.json.encode(found)).decode() + "\n"
+    text = (
+        exports.to_csv(COLUMNS, found)
+        if fmt == "csv"
+        else msgspec.json.format(msgspec.json.encode(found)).decode() + "\n"
+    )
     if output:
         with open(output, "w", encoding="utf-8", newline="") as file:
             file.write(text)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -67,7 +68,9 @@ def _signing_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
     for item in filter(None, (part.strip() for part in raw.split(","))):
         key_id, sep, secret = item.partition(":")
         if not sep or not key_id.isalnum() or len(secret) < 32:
-            raise SettingsError(f"{name}: each key is `id:secret` with an alphanumeric id and a secret of 32+ characters")
+            raise SettingsError(
+                f"{name}: each key is `id:secret` with an alphanumeric id and a secret of 32+ characters"
+            )
         keys.append((key_id, secret.encode()))
     if len({key_id for key_id, _ in keys}) != len(keys):
         raise SettingsError(f"{name}: key ids must be unique")
@@ -107,11 +110,11 @@ class Settings:
     def signing_key_id(self) -> str:
         return self.token_keys[0][0]
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
         source: dict[str, str] = {}
         if env_file and Path(env_file).is_file():
             source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
@@ -147,7 +150,7 @@ class Settings:
         )
         return settings.with_secrets()
 
-    def with_secrets(self) -> "Settings":
+    def with_secrets(self) -> Settings:
         """Production refuses to start without keys; dev generates them and says so."""
         secrets_needed = (
             ("MS_JWT_SECRET", self.jwt_secret),
@@ -163,7 +166,10 @@ class Settings:
             return self
         if self.is_production:
             raise SettingsError(f"{', '.join(missing)} must be set when MS_ENV=production")
-        log.warning("%s not set: generated for this process only (sessions, tracking links and suppressions will not survive a restart)", ", ".join(missing))
+        log.warning(
+            "%s not set: generated for this process only (sessions, tracking links and suppressions will not survive a restart)",
+            ", ".join(missing),
+        )
         return replace(
             self,
             jwt_secret=self.jwt_secret or secrets.token_urlsafe(48),

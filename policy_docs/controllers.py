@@ -88,7 +88,11 @@ class PolicyPagesController(Controller):
     async def history_page(self, request: Request) -> PreparedResponse:
         return html_response(request, await pages.history_page(request, policy_cache.of(request.app.state)))
 
-    @get("/versions/{number:int}", exclude_from_auth=True, summary="One version, with what changed since the previous one")
+    @get(
+        "/versions/{number:int}",
+        exclude_from_auth=True,
+        summary="One version, with what changed since the previous one",
+    )
     async def version_page(self, request: Request, number: int) -> PreparedResponse:
         cache = policy_cache.of(request.app.state)
         return html_response(request, await pages.version_page(request, cache, await _version(request, number)))
@@ -154,7 +158,9 @@ class DraftController(Controller):
         return [draft_view(d) for d in await service.list_drafts(db_session)]
 
     @post("/", status_code=HTTP_201_CREATED, summary="Start a draft from a published version")
-    async def create(self, data: DraftCreate, request: Request[Principal, Any, Any], db_session: AsyncSession) -> DraftView:
+    async def create(
+        self, data: DraftCreate, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> DraftView:
         return draft_view(await service.create_draft(db_session, data, request.user.label))
 
     @get("/{draft_id:uuid}", summary="One draft, with the problems that would block publishing")
@@ -180,9 +186,17 @@ class DraftController(Controller):
         html = pages.preview_html(request, snapshot, draft.based_on, draft.revision)
         return Response(html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
-    @post("/{draft_id:uuid}/publish", status_code=HTTP_201_CREATED, summary="Publish now, or schedule at a future effective_from")
+    @post(
+        "/{draft_id:uuid}/publish",
+        status_code=HTTP_201_CREATED,
+        summary="Publish now, or schedule at a future effective_from",
+    )
     async def publish(
-        self, draft_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession, data: PublishRequest | None = None
+        self,
+        draft_id: UUID,
+        request: Request[Principal, Any, Any],
+        db_session: AsyncSession,
+        data: PublishRequest | None = None,
     ) -> PolicySnapshot:
         snapshot = await service.publish(db_session, draft_id, data or PublishRequest(), request.user.label)
         await db_session.commit()  # commit before the cache reloads, so no request caches the old timeline

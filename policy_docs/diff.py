@@ -47,8 +47,12 @@ def diff(old: PolicyContent, new: PolicyContent, from_number: int = 0, to_number
 def _section_changes(old: PolicyContent, new: PolicyContent) -> list[SectionChange]:
     before = {s.id: s for s in old.sections}
     after = {s.id: s for s in new.sections}
-    changes = [SectionChange(id=s.id, heading=s.heading, change="added") for sid, s in after.items() if sid not in before]
-    changes += [SectionChange(id=s.id, heading=s.heading, change="removed") for sid, s in before.items() if sid not in after]
+    changes = [
+        SectionChange(id=s.id, heading=s.heading, change="added") for sid, s in after.items() if sid not in before
+    ]
+    changes += [
+        SectionChange(id=s.id, heading=s.heading, change="removed") for sid, s in before.items() if sid not in after
+    ]
     for sid, section in after.items():
         if sid in before and (fields := [c.field for c in field_changes(before[sid], section)]):
             changes.append(SectionChange(id=sid, heading=section.heading, change="changed", fields=fields))
@@ -56,5 +60,10 @@ def _section_changes(old: PolicyContent, new: PolicyContent) -> list[SectionChan
 
 
 def _other_changes(old: PolicyContent, new: PolicyContent) -> list[str]:
-    labels = {"title": "the title", "intro": "the introduction", "not_used": "the 'what we do not use' list", "contact": "the contact details"}
+    labels = {
+        "title": "the title",
+        "intro": "the introduction",
+        "not_used": "the 'what we do not use' list",
+        "contact": "the contact details",
+    }
     return [f"{label} changed" for field, label in labels.items() if getattr(old, field) != getattr(new, field)]

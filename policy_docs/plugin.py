@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def seed_policy(app: "Litestar") -> None:
+async def seed_policy(app: Litestar) -> None:
     """Version 1 from the data files, on first start only (safe when instances start together)."""
     try:
         async with app.state["db_config"].get_session() as session:
@@ -32,9 +32,9 @@ async def seed_policy(app: "Litestar") -> None:
 
 
 class PolicyDocsPlugin(InitPluginProtocol):
-    def on_app_init(self, app_config: "AppConfig") -> "AppConfig":
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
         state = app_config.state
-        state[STATE_KEY] = PolicyCache(lambda: state["db_config"].get_session())
+        state[STATE_KEY] = PolicyCache(state["db_config"].get_session)
         app_config.route_handlers.extend([PolicyPagesController, PolicyApiController, DraftController])
         if app_config.template_config is None:
             app_config.template_config = template_config()

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request
-from litestar.types import Receive, Scope, Send
 from litestar.plugins.jinja import JinjaTemplateEngine as Engine
 from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -38,13 +38,17 @@ def long_date(value: date) -> str:
 
 
 def instant(value: datetime) -> str:
-    """"April 17, 2026", with the time when a version starts at any other moment than midnight UTC."""
+    """The date as "April 17, 2026", with the time when a version starts at any other moment than midnight UTC."""
     text = long_date(value)
     return text if (value.hour, value.minute) == (0, 0) else f"{text}, {value:%H:%M} UTC"
 
 
 def _register_filters(engine: Engine) -> None:
-    engine.engine.filters.update(markdown=lambda text: Markup(_markdown.render(text or "")), long_date=long_date, instant=instant)
+    engine.engine.filters.update(
+        markdown=lambda text: Markup(_markdown.render(text or "")),  # noqa: S704  (raw HTML is escaped: html=False)
+        long_date=long_date,
+        instant=instant,
+    )
     engine.engine.globals["css"] = CSS
 
 
@@ -79,7 +83,7 @@ class RenderedPage:
     not_modified: PreparedResponse
 
     @classmethod
-    def of(cls, html: str, last_modified: datetime) -> "RenderedPage":
+    def of(cls, html: str, last_modified: datetime) -> RenderedPage:
         body = html.encode()
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         last_modified = last_modified.replace(microsecond=0)

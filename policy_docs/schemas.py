@@ -229,5 +229,9 @@ class PolicyDiff(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_empty(self) -> bool:
         return not (
-            self.declarations_added or self.declarations_removed or self.declarations_changed or self.sections or self.other_changes
+            self.declarations_added
+            or self.declarations_removed
+            or self.declarations_changed
+            or self.sections
+            or self.other_changes
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import msgspec
@@ -43,7 +43,7 @@ def load_seed(document: str = "cookie-policy", root: Path = CONTENT) -> SeedVers
     effective_from: datetime = policy["effective_from"]
     return SeedVersion(
         content=content,
-        effective_from=effective_from.astimezone(timezone.utc),
+        effective_from=effective_from.astimezone(UTC),
         last_updated=policy["last_updated"],
         change_summary=policy.get("change_summary", ""),
         material=policy.get("material", False),

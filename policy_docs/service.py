@@ -7,7 +7,7 @@ controllers turn into 404/409/422. Hot paths (the page, the guard) go through `p
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -50,7 +50,7 @@ class InvalidDraft(PolicyError):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def parse_instant(text: str) -> datetime:
@@ -63,7 +63,7 @@ def parse_instant(text: str) -> datetime:
 
 
 def as_utc(instant: datetime) -> datetime:
-    return instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else instant.astimezone(timezone.utc)
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 def content_hash(content: PolicyContent) -> str:
@@ -107,7 +107,7 @@ def summary_of(snapshot: PolicySnapshot, in_force: int | None) -> VersionSummary
 # --- reading published versions -----------------------------------------------------------------
 
 
-def _published(document: str):  # noqa: ANN202
+def _published(document: str):
     return (
         select(PolicyVersion)
         .join(PolicyDocument, PolicyDocument.id == PolicyVersion.document_id)
@@ -187,8 +187,14 @@ async def ensure_seeded(session: AsyncSession, document: str = COOKIE_POLICY) ->
     )
     await session.flush()
     await audit.record(
-        session, actor=SEED_ACTOR, action="policy.publish", subject=f"{document} v1",
-        number=1, content_hash=content_hash(seed.content), effective_from=seed.effective_from.isoformat(), seeded=True,
+        session,
+        actor=SEED_ACTOR,
+        action="policy.publish",
+        subject=f"{document} v1",
+        number=1,
+        content_hash=content_hash(seed.content),
+        effective_from=seed.effective_from.isoformat(),
+        seeded=True,
     )
     return True
 
@@ -218,7 +224,9 @@ def content_of(version: PolicyVersion) -> PolicyContent:
     return msgspec.convert(version.content, PolicyContent)
 
 
-async def create_draft(session: AsyncSession, data: DraftCreate, actor: str, document: str = COOKIE_POLICY) -> PolicyVersion:
+async def create_draft(
+    session: AsyncSession, data: DraftCreate, actor: str, document: str = COOKIE_POLICY
+) -> PolicyVersion:
     """A draft copies a published version: by default the latest one (the scheduled one if there
     is one, so its changes are not lost when the draft supersedes it)."""
     doc = await _document(session, document)
@@ -277,7 +285,11 @@ async def edit_draft(session: AsyncSession, draft_id: UUID, patch: DraftPatch) -
     draft = await get_draft(session, draft_id)
     if patch.expected_revision is not None and patch.expected_revision != draft.revision:
         raise Conflict(f"the draft changed since revision {patch.expected_revision} (now {draft.revision}); reload it")
-    missing = [f"{r.name} ({r.kind})" for r in patch.remove_declarations if not any(d.key == (r.kind, r.name) for d in content_of(draft).declarations + patch.upsert_declarations)]
+    missing = [
+        f"{r.name} ({r.kind})"
+        for r in patch.remove_declarations
+        if not any(d.key == (r.kind, r.name) for d in content_of(draft).declarations + patch.upsert_declarations)
+    ]
     if missing:
         raise InvalidDraft([f"cannot remove {item}: the draft does not declare it" for item in missing])
     draft.content = msgspec.to_builtins(apply_patch(content_of(draft), patch))
@@ -346,10 +358,17 @@ async def publish(
 
     content = content_of(draft)
     number, digest = (latest_number or 0) + 1, content_hash(content)
-    values = dict(
-        status=PUBLISHED, number=number, content_hash=digest, effective_from=effective, last_updated=last_updated,
-        published_at=published_at, published_by=actor, change_summary=draft.change_summary, material=draft.material,
-    )
+    values = {
+        "status": PUBLISHED,
+        "number": number,
+        "content_hash": digest,
+        "effective_from": effective,
+        "last_updated": last_updated,
+        "published_at": published_at,
+        "published_by": actor,
+        "change_summary": draft.change_summary,
+        "material": draft.material,
+    }
     try:
         result = await session.execute(
             update(PolicyVersion)
@@ -363,9 +382,15 @@ async def publish(
         raise Conflict("this draft was published by someone else at the same moment")
     await session.refresh(draft)
     await audit.record(
-        session, actor=actor, action="policy.publish", subject=f"{document} v{number}",
-        number=number, content_hash=digest, effective_from=effective.isoformat(),
-        material=draft.material, change_summary=draft.change_summary,
+        session,
+        actor=actor,
+        action="policy.publish",
+        subject=f"{document} v{number}",
+        number=number,
+        content_hash=digest,
+        effective_from=effective.isoformat(),
+        material=draft.material,
+        change_summary=draft.change_summary,
     )
     return snapshot_of(draft, document)
 
@@ -385,7 +410,13 @@ def preview_snapshot(draft: PolicyVersion, document: str = COOKIE_POLICY) -> Pol
     """A draft dressed as a version, for the preview page: dated as if published now."""
     content, moment = content_of(draft), now()
     return PolicySnapshot(
-        document=document, number=0, effective_from=moment, last_updated=moment.date(), content_hash=content_hash(content),
-        published_at=moment, change_summary=draft.change_summary, material=draft.material,
+        document=document,
+        number=0,
+        effective_from=moment,
+        last_updated=moment.date(),
+        content_hash=content_hash(content),
+        published_at=moment,
+        change_summary=draft.change_summary,
+        material=draft.material,
         **msgspec.structs.asdict(content),
     )

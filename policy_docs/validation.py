@@ -41,7 +41,9 @@ def _section_problems(content: PolicyContent) -> list[str]:
         if not section.heading.strip():
             found.append(f"section {section.id!r} has no heading")
         if section.level > previous_level + 1:
-            found.append(f"section {section.id!r} is a level-{section.level} heading right after level {previous_level}")
+            found.append(
+                f"section {section.id!r} is a level-{section.level} heading right after level {previous_level}"
+            )
         previous_level = section.level
     tabled = {s.table_category for s in content.sections if s.table_category}
     categories = {d.category for d in content.declarations}

@@ -40,15 +40,15 @@ def _migrate(url: str) -> None:
 
 
 def base_settings(url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        env="dev",
-        database_url=url,
-        jwt_secret="test-jwt-secret-" + "x" * 32,
-        token_keys=(("k2", b"test-token-key-two-" + b"y" * 32), ("k1", b"test-token-key-one-" + b"z" * 32)),
-        recipient_hash_key=b"test-recipient-hash-key-" + b"r" * 32,
-        scheduler_enabled=False,
-        public_base_url="http://testserver.local",
-    )
+    values: dict[str, Any] = {
+        "env": "dev",
+        "database_url": url,
+        "jwt_secret": "test-jwt-secret-" + "x" * 32,
+        "token_keys": (("k2", b"test-token-key-two-" + b"y" * 32), ("k1", b"test-token-key-one-" + b"z" * 32)),
+        "recipient_hash_key": b"test-recipient-hash-key-" + b"r" * 32,
+        "scheduler_enabled": False,
+        "public_base_url": "http://testserver.local",
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from datetime import datetime, timedelta
 
 HUMAN = "human"
 APPLE = "apple_privacy_proxy"
@@ -19,7 +19,11 @@ UNKNOWN = "unknown"
 CLIENT_CLASSES = (HUMAN, APPLE, GMAIL, SCANNER, UNKNOWN)
 
 # Apple Mail Privacy Protection fetches from Apple's own network.
-APPLE_NETWORKS = (ipaddress.ip_network("17.0.0.0/8"), ipaddress.ip_network("2620:149::/32"), ipaddress.ip_network("2a01:b740::/32"))
+APPLE_NETWORKS = (
+    ipaddress.ip_network("17.0.0.0/8"),
+    ipaddress.ip_network("2620:149::/32"),
+    ipaddress.ip_network("2a01:b740::/32"),
+)
 APPLE_PREFIXES = ("17.", "2620:149:", "2a01:b740:")
 SCANNER_AGENTS = re.compile(
     r"barracuda|mimecast|proofpoint|urldefense|safelinks|messagelabs|symantec|trend ?micro|fortiguard|"
@@ -28,7 +32,9 @@ SCANNER_AGENTS = re.compile(
     re.I,
 )
 # MPP's generic agent: WebKit without the browser's own tokens.
-APPLE_PROXY_AGENT = re.compile(r"^Mozilla/5\.0( \(Macintosh; Intel Mac OS X [\d_]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\))?$")
+APPLE_PROXY_AGENT = re.compile(
+    r"^Mozilla/5\.0( \(Macintosh; Intel Mac OS X [\d_]+\) AppleWebKit/[\d.]+ \(KHTML, like Gecko\))?$"
+)
 BROWSER_OR_MAIL_CLIENT = re.compile(r"mozilla/|outlook|thunderbird|microsoft office|applemail|mail/", re.I)
 
 SCANNER_AFTER_DELIVERY = timedelta(seconds=10)  # a click this soon after sending is a link checker
@@ -94,7 +100,9 @@ class BurstDetector:
         return None
 
 
-def classify_timing(kind: str, verdict: Verdict, registered_at: datetime, at: datetime, burst_start: datetime | None) -> Verdict:
+def classify_timing(
+    kind: str, verdict: Verdict, registered_at: datetime, at: datetime, burst_start: datetime | None
+) -> Verdict:
     """What the hit's timing adds: machines click within seconds of delivery, or every link at once."""
     if kind != "click" or verdict.client_class in (SCANNER, GMAIL):
         return verdict

@@ -30,7 +30,9 @@ def add_domain(account: str, domain: str, track_opens: bool, track_clicks: bool,
         async with standalone_session(settings.database_url) as session:
             account_row = await auth_service.get_or_create_account(session, account)
             row = await service.add_domain(session, account_id=account_row.id, name=domain, actor="cli")
-            tracking = DomainTracking(track_opens=track_opens, track_clicks=track_clicks, track_text_links=track_text_links)
+            tracking = DomainTracking(
+                track_opens=track_opens, track_clicks=track_clicks, track_text_links=track_text_links
+            )
             await service.set_domain_tracking(session, row, tracking, actor="cli")
             return f"registered {row.name} for {account} (opens {'on' if track_opens else 'off'}, clicks {'on' if track_clicks else 'off'})"
 

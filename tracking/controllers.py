@@ -7,7 +7,7 @@ no per-route middleware; they verify the token, queue the hit for the recorder a
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -23,9 +23,9 @@ from auth.guards import account_members, account_scope, ensure_account_access, t
 from auth.schemas import Principal
 from governance.proxies import Networks, forwarded_client, trusted_networks
 from tracking import classify, events, service
+from tracking.models import SendingDomain
 from tracking.recorder import EventRecorder
 from tracking.rewrite import is_http_url
-from tracking.models import SendingDomain
 from tracking.schemas import (
     DomainCreate,
     DomainReport,
@@ -46,7 +46,7 @@ from tracking.tokens import InvalidToken, TokenSigner
 # --- errors: a refused rule is a 4xx with its message ------------------------------------------
 
 
-def _error(status_code: int):  # noqa: ANN202
+def _error(status_code: int):
     def handle(_: Request, exc: Exception) -> Response[dict[str, Any]]:
         return Response({"status_code": status_code, "detail": str(exc)}, status_code=status_code)
 
@@ -75,7 +75,11 @@ class DomainController(Controller):
 
     @post("/", summary="Register a sending domain for an account (409 when already registered)")
     async def add(
-        self, data: DomainCreate, request: Request[Principal, Any, Any], db_session: AsyncSession, account_id: UUID | None = None
+        self,
+        data: DomainCreate,
+        request: Request[Principal, Any, Any],
+        db_session: AsyncSession,
+        account_id: UUID | None = None,
     ) -> DomainView:
         domain = await service.add_domain(
             db_session, account_id=target_account(request.user, account_id), name=data.domain, actor=request.user.label
@@ -85,10 +89,14 @@ class DomainController(Controller):
     @get("/", summary="The account's sending domains")
     async def list_domains(self, request: Request[Principal, Any, Any], db_session: AsyncSession) -> list[DomainView]:
         domains = await service.list_domains(db_session, account_scope(request.user))
-        return [DomainView(domain=d.name, account_id=d.account_id, tracking=service.domain_tracking(d)) for d in domains]
+        return [
+            DomainView(domain=d.name, account_id=d.account_id, tracking=service.domain_tracking(d)) for d in domains
+        ]
 
     @get("/{domain:str}/tracking", summary="A domain's tracking settings")
-    async def get_tracking(self, domain: str, request: Request[Principal, Any, Any], db_session: AsyncSession) -> DomainTracking:
+    async def get_tracking(
+        self, domain: str, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> DomainTracking:
         return service.domain_tracking(await owned_domain(db_session, request.user, domain))
 
     @put("/{domain:str}/tracking", summary="Replace a domain's tracking settings")
@@ -119,9 +127,15 @@ class EmailController(Controller):
 
     @post("/", summary="Register an outgoing email; returns its bodies with tracking applied")
     async def register(
-        self, data: EmailCreate, request: Request[Principal, Any, Any], db_session: AsyncSession, tracking_context: TrackingContext
+        self,
+        data: EmailCreate,
+        request: Request[Principal, Any, Any],
+        db_session: AsyncSession,
+        tracking_context: TrackingContext,
     ) -> EmailRegistered:
-        done = await service.register_email(db_session, tracking_context, account_id=account_scope(request.user), data=data)
+        done = await service.register_email(
+            db_session, tracking_context, account_id=account_scope(request.user), data=data
+        )
         return EmailRegistered(
             id=done.email.id,
             tracking=service.email_tracking(done.email, done.domain),
@@ -132,7 +146,9 @@ class EmailController(Controller):
         )
 
     @get("/{email_id:int}/tracking", summary="An email's tracking decision and whether it still records")
-    async def get_tracking(self, email_id: int, request: Request[Principal, Any, Any], db_session: AsyncSession) -> EmailTracking:
+    async def get_tracking(
+        self, email_id: int, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> EmailTracking:
         email, domain = await service.get_email(db_session, email_id, account_scope(request.user))
         return service.email_tracking(email, domain)
 
@@ -169,7 +185,11 @@ class SuppressionController(Controller):
         account_id: UUID | None = None,
     ) -> SuppressionView:
         row = await service.add_suppression(
-            db_session, tracking_context, account_id=target_account(request.user, account_id), recipient=data.recipient, actor=request.user.label
+            db_session,
+            tracking_context,
+            account_id=target_account(request.user, account_id),
+            recipient=data.recipient,
+            actor=request.user.label,
         )
         return SuppressionView(id=row.id, kind=row.kind, created_at=row.created_at)
 
@@ -181,7 +201,9 @@ class SuppressionController(Controller):
         return [SuppressionView(id=r.id, kind=r.kind, created_at=r.created_at) for r in rows]
 
     @delete("/{suppression_id:uuid}", status_code=HTTP_200_OK, summary="Remove a suppression")
-    async def remove(self, suppression_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession) -> dict[str, bool]:
+    async def remove(
+        self, suppression_id: UUID, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> dict[str, bool]:
         await service.remove_suppression(
             db_session, suppression_id=suppression_id, account_id=account_scope(request.user), actor=request.user.label
         )
@@ -195,7 +217,9 @@ PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f904010000000
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 PIXEL_HEADERS = {"Cache-Control": NO_STORE, "X-Robots-Tag": "noindex", "Pragma": "no-cache"}
 REDIRECT_HEADERS = {"Cache-Control": NO_STORE, "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
-NOT_FOUND_PAGE = "<!doctype html><meta charset=utf-8><title>Link not found</title><p>This link is not valid or has expired.</p>\n"
+NOT_FOUND_PAGE = (
+    "<!doctype html><meta charset=utf-8><title>Link not found</title><p>This link is not valid or has expired.</p>\n"
+)
 LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # keep printable ASCII as it is; encode the rest
 
 
@@ -225,15 +249,15 @@ class ReadyResponse(ASGIResponse):
     """A response encoded up front. Litestar's Response rebuilds and checks its headers on every
     request; the tracking routes answer the same few bytes thousands of times a second."""
 
-    __slots__ = ("_status", "_headers", "_body")
+    __slots__ = ("_body", "_headers", "_status")
 
-    def __init__(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:  # noqa: D107  (no super: nothing of it is used)
+    def __init__(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
         self._status = status
         self._headers = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
         self._headers.append((b"content-length", str(len(body)).encode()))
         self._body = body
 
-    def with_header(self, name: bytes, value: str) -> "ReadyResponse":
+    def with_header(self, name: bytes, value: str) -> ReadyResponse:
         """A copy with one more header (the redirect's Location), without encoding the rest again."""
         copy = object.__new__(ReadyResponse)
         copy._status, copy._body = self._status, self._body
@@ -245,7 +269,9 @@ class ReadyResponse(ASGIResponse):
         await send({"type": "http.response.body", "body": self._body, "more_body": False})
 
 
-def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
+def public_routes(
+    signer: TokenSigner, recorder: EventRecorder, trusted_proxies: tuple[str, ...]
+) -> list[HTTPRouteHandler]:
     networks = trusted_networks(trusted_proxies)
 
     def queue(kind: service.Kind, token: Any, scope: Scope) -> events.Hit:
@@ -253,7 +279,7 @@ def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies:
             kind,
             token.email_id,
             token.link_index,
-            datetime.now(timezone.utc),
+            datetime.now(UTC),
             _header(scope, b"user-agent")[:512],
             classify.network_hint(client_address(scope, networks)),
         )
@@ -269,7 +295,9 @@ def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies:
 
     # Hot routes answer with ready-made ASGI responses: no Response object to build and convert.
     pixel = ReadyResponse(200, {**PIXEL_HEADERS, "Content-Type": "image/gif"}, PIXEL_GIF)
-    not_found = ReadyResponse(404, {**REDIRECT_HEADERS, "Content-Type": "text/html; charset=utf-8"}, NOT_FOUND_PAGE.encode())
+    not_found = ReadyResponse(
+        404, {**REDIRECT_HEADERS, "Content-Type": "text/html; charset=utf-8"}, NOT_FOUND_PAGE.encode()
+    )
 
     redirect = ReadyResponse(302, REDIRECT_HEADERS)
 
@@ -287,7 +315,12 @@ def public_routes(signer: TokenSigner, recorder: EventRecorder, trusted_proxies:
     async def open_pixel_head(name: str) -> Response[None]:
         return Response(b"", media_type="image/gif", headers=PIXEL_HEADERS)
 
-    @get("/t/c/{token:str}", exclude_from_auth=True, tags=["public"], summary="Tracked link: records the click and redirects")
+    @get(
+        "/t/c/{token:str}",
+        exclude_from_auth=True,
+        tags=["public"],
+        summary="Tracked link: records the click and redirects",
+    )
     async def click(token: str, scope: Scope) -> ReadyResponse:
         found = verified(token, "click")
         if found is None:

@@ -20,7 +20,6 @@ from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, Tr
 from tracking.schemas import Counts, DomainReport, EventView, LinkCounts
 from tracking.service import Kind, now
 
-
 # --- recording hits (called by the recorder, one transaction per batch) ------------------------
 
 
@@ -39,8 +38,12 @@ class Hit(NamedTuple):
 # DateTimeUTC conversion (the times are already aware UTC datetimes). Same storage as the model.
 EVENT_ROWS = table(
     TrackingEvent.__tablename__,
-    column("occurred_at", DateTime(timezone=True)), column("email_id"), column("kind"), column("link_index"),
-    column("client_class"), column("class_reason"),
+    column("occurred_at", DateTime(timezone=True)),
+    column("email_id"),
+    column("kind"),
+    column("link_index"),
+    column("client_class"),
+    column("class_reason"),
 )
 
 
@@ -50,7 +53,9 @@ def _recording_until(row: Any, kind: Kind, suppressed: set[tuple[UUID, str]]) ->
         active, stopped_at, domain_allows = row.opens_active, row.opens_stopped_at, row.domain_track_opens
     else:
         active, stopped_at, domain_allows = row.clicks_active, row.clicks_stopped_at, row.domain_track_clicks
-    if not domain_allows or any((row.account_id, key) in suppressed for key in (row.recipient_key, row.recipient_domain_key) if key):
+    if not domain_allows or any(
+        (row.account_id, key) in suppressed for key in (row.recipient_key, row.recipient_domain_key) if key
+    ):
         return False
     return True if active else stopped_at or False
 
@@ -61,10 +66,17 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
     rows = (
         await session.execute(
             select(
-                EmailRecord.id, EmailRecord.account_id, EmailRecord.created_at, EmailRecord.recipient_key,
-                EmailRecord.recipient_domain_key, EmailRecord.opens_active, EmailRecord.opens_stopped_at,
-                EmailRecord.clicks_active, EmailRecord.clicks_stopped_at,
-                SendingDomain.track_opens.label("domain_track_opens"), SendingDomain.track_clicks.label("domain_track_clicks"),
+                EmailRecord.id,
+                EmailRecord.account_id,
+                EmailRecord.created_at,
+                EmailRecord.recipient_key,
+                EmailRecord.recipient_domain_key,
+                EmailRecord.opens_active,
+                EmailRecord.opens_stopped_at,
+                EmailRecord.clicks_active,
+                EmailRecord.clicks_stopped_at,
+                SendingDomain.track_opens.label("domain_track_opens"),
+                SendingDomain.track_clicks.label("domain_track_clicks"),
             )
             .join(SendingDomain, SendingDomain.id == EmailRecord.domain_id)
             .where(EmailRecord.id.in_(ids))
@@ -74,13 +86,19 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
     suppressed: set[tuple[UUID, str]] = set()
     if keys:
         suppressed = set(
-            (await session.execute(
-                select(RecipientSuppression.account_id, RecipientSuppression.recipient_key).where(RecipientSuppression.recipient_key.in_(keys))
-            )).tuples()
+            (
+                await session.execute(
+                    select(RecipientSuppression.account_id, RecipientSuppression.recipient_key).where(
+                        RecipientSuppression.recipient_key.in_(keys)
+                    )
+                )
+            ).tuples()
         )
     # (email id, kind) -> (recording until, registered at): decided once per batch, not per hit
     emails = {
-        (row.id, kind): (_recording_until(row, kind, suppressed), row.created_at) for row in rows for kind in ("open", "click")
+        (row.id, kind): (_recording_until(row, kind, suppressed), row.created_at)
+        for row in rows
+        for kind in ("open", "click")
     }
     events, bursts_found = [], {}
     for hit in hits:
@@ -92,17 +110,27 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
         verdict = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
         if burst_start is not None:
             bursts_found[hit.email_id] = (burst_start, verdict.reason)
-        events.append({
-            "occurred_at": hit.at, "email_id": hit.email_id, "kind": hit.kind, "link_index": hit.link_index,
-            "client_class": verdict.client_class, "class_reason": verdict.reason,
-        })
+        events.append(
+            {
+                "occurred_at": hit.at,
+                "email_id": hit.email_id,
+                "kind": hit.kind,
+                "link_index": hit.link_index,
+                "client_class": verdict.client_class,
+                "class_reason": verdict.reason,
+            }
+        )
     if events:
         await session.execute(insert(EVENT_ROWS), events)
     for email_id, (start, reason) in bursts_found.items():  # the burst's earlier clicks were scanners too
         await session.execute(
             update(TrackingEvent)
-            .where(TrackingEvent.email_id == email_id, TrackingEvent.kind == "click", TrackingEvent.occurred_at >= start,
-                   TrackingEvent.client_class != classify.SCANNER)
+            .where(
+                TrackingEvent.email_id == email_id,
+                TrackingEvent.kind == "click",
+                TrackingEvent.occurred_at >= start,
+                TrackingEvent.client_class != classify.SCANNER,
+            )
             .values(client_class=classify.SCANNER, class_reason=reason)
         )
     return len(events)
@@ -114,18 +142,30 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
 async def email_events(session: AsyncSession, email_id: int, *, limit: int = 500) -> list[EventView]:
     rows = await session.execute(
         select(TrackingEvent, TrackedLink.url)
-        .outerjoin(TrackedLink, and_(TrackedLink.email_id == TrackingEvent.email_id, TrackedLink.link_index == TrackingEvent.link_index))
+        .outerjoin(
+            TrackedLink,
+            and_(TrackedLink.email_id == TrackingEvent.email_id, TrackedLink.link_index == TrackingEvent.link_index),
+        )
         .where(TrackingEvent.email_id == email_id)
         .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
         .limit(limit)
     )
     return [
-        EventView(occurred_at=e.occurred_at, kind=e.kind, link_index=e.link_index, url=url, client_class=e.client_class, reason=e.class_reason)
+        EventView(
+            occurred_at=e.occurred_at,
+            kind=e.kind,
+            link_index=e.link_index,
+            url=url,
+            client_class=e.client_class,
+            reason=e.class_reason,
+        )
         for e, url in rows
     ]
 
 
-async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None) -> DomainReport:
+async def domain_report(
+    session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None
+) -> DomainReport:
     """Opens, unique opens, clicks and clicks per link, raw and human-only side by side."""
     window = [EmailRecord.domain_id == domain.id]
     if since is not None:
@@ -135,9 +175,9 @@ async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: 
     events = select(TrackingEvent).join(EmailRecord, EmailRecord.id == TrackingEvent.email_id).where(*window).subquery()
     human = events.c.client_class == classify.HUMAN
     totals = await session.execute(
-        select(
-            events.c.kind, events.c.client_class, func.count(), func.count(distinct(events.c.email_id))
-        ).group_by(events.c.kind, events.c.client_class)
+        select(events.c.kind, events.c.client_class, func.count(), func.count(distinct(events.c.email_id))).group_by(
+            events.c.kind, events.c.client_class
+        )
     )
     by_class: dict[str, dict[str, int]] = {c: {"opens": 0, "clicks": 0} for c in classify.CLIENT_CLASSES}
     counts = {"open": Counts(), "click": Counts()}
@@ -160,7 +200,9 @@ async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: 
     per_link = await session.execute(
         select(TrackedLink.url, events.c.link_index, func.count(), func.count().filter(human))
         .select_from(events)
-        .outerjoin(TrackedLink, and_(TrackedLink.email_id == events.c.email_id, TrackedLink.link_index == events.c.link_index))
+        .outerjoin(
+            TrackedLink, and_(TrackedLink.email_id == events.c.email_id, TrackedLink.link_index == events.c.link_index)
+        )
         .where(events.c.kind == "click")
         .group_by(TrackedLink.url, events.c.link_index)
         .order_by(func.count().desc())
@@ -172,9 +214,18 @@ async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: 
         entry.raw += raw
         entry.human += humans
     return DomainReport(
-        domain=domain.name, since=since, until=until, opens=counts["open"], unique_opens=unique["open"],
-        clicks=counts["click"], unique_clicks=unique["click"], by_client_class=by_class,
-        links=[LinkCounts(url=url, link_index=index, clicks=c) for (url, index), c in sorted(links.items(), key=lambda i: -i[1].raw)],
+        domain=domain.name,
+        since=since,
+        until=until,
+        opens=counts["open"],
+        unique_opens=unique["open"],
+        clicks=counts["click"],
+        unique_clicks=unique["click"],
+        by_client_class=by_class,
+        links=[
+            LinkCounts(url=url, link_index=index, clicks=c)
+            for (url, index), c in sorted(links.items(), key=lambda i: -i[1].raw)
+        ],
     )
 
 
@@ -184,7 +235,12 @@ async def domain_report(session: AsyncSession, domain: SendingDomain, *, since: 
 async def purge_events_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Delete at most `limit` tracking events older than `cutoff`, oldest first. Links keep
     redirecting: the redirect reads its destination from the signed token, never from a table."""
-    ids = select(TrackingEvent.id).where(TrackingEvent.occurred_at < cutoff).order_by(TrackingEvent.occurred_at).limit(limit)
+    ids = (
+        select(TrackingEvent.id)
+        .where(TrackingEvent.occurred_at < cutoff)
+        .order_by(TrackingEvent.occurred_at)
+        .limit(limit)
+    )
     result = await session.execute(delete(TrackingEvent).where(TrackingEvent.id.in_(ids.scalar_subquery())))
     return result.rowcount or 0
 
@@ -193,7 +249,7 @@ async def count_events_before(session: AsyncSession, cutoff: datetime) -> int:
     return await session.scalar(select(func.count()).where(TrackingEvent.occurred_at < cutoff)) or 0
 
 
-def _unpurged_email_records_before(cutoff: datetime):  # noqa: ANN202
+def _unpurged_email_records_before(cutoff: datetime):
     return and_(EmailRecord.created_at < cutoff, EmailRecord.tracking_data_purged_at.is_(None))
 
 
@@ -202,18 +258,22 @@ async def purge_email_records_before(session: AsyncSession, cutoff: datetime, li
     registered before `cutoff`; the record itself (decision, counts) stays for the reports."""
     ids = list(
         await session.scalars(
-            select(EmailRecord.id).where(_unpurged_email_records_before(cutoff)).order_by(EmailRecord.created_at).limit(limit)
+            select(EmailRecord.id)
+            .where(_unpurged_email_records_before(cutoff))
+            .order_by(EmailRecord.created_at)
+            .limit(limit)
         )
     )
     if not ids:
         return 0
     await session.execute(delete(TrackedLink).where(TrackedLink.email_id.in_(ids)))
     await session.execute(
-        update(EmailRecord).where(EmailRecord.id.in_(ids)).values(recipient_key=None, recipient_domain_key=None, tracking_data_purged_at=now())
+        update(EmailRecord)
+        .where(EmailRecord.id.in_(ids))
+        .values(recipient_key=None, recipient_domain_key=None, tracking_data_purged_at=now())
     )
     return len(ids)
 
 
 async def count_email_records_before(session: AsyncSession, cutoff: datetime) -> int:
     return await session.scalar(select(func.count()).where(_unpurged_email_records_before(cutoff))) or 0
-

@@ -22,14 +22,19 @@ RECORDER_STATE_KEY = "tracking_recorder"
 class TrackingPlugin(InitPluginProtocol):
     """Needs `state["db_config"]` (set by the app factory): the recorder writes through the app's engine."""
 
-    def __init__(self, settings: "Settings") -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def on_app_init(self, app_config: "AppConfig") -> "AppConfig":
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
         context = TrackingContext.from_settings(self.settings)
         recorder = EventRecorder(app_config.state["db_config"].create_session_maker())
         app_config.route_handlers.extend(
-            [DomainController, EmailController, SuppressionController, *public_routes(context.signer, recorder, self.settings.trusted_proxies)]
+            [
+                DomainController,
+                EmailController,
+                SuppressionController,
+                *public_routes(context.signer, recorder, self.settings.trusted_proxies),
+            ]
         )
         app_config.dependencies["tracking_context"] = Provide(lambda: context, use_cache=True, sync_to_thread=False)
         app_config.on_startup.append(recorder.start)

@@ -106,10 +106,14 @@ class EventRecorder:
                     self.written += await events.record_hits(session, batch, self._bursts)
                 self.batches += 1
                 return
-            except Exception:  # noqa: BLE001  (a failed batch is retried, then counted as lost)
+            except Exception:
                 if delay is None:
                     self.lost += len(batch)
-                    log.exception("tracking recorder: giving up on a batch of %d hits after %d attempts", len(batch), attempt + 1)
+                    log.exception(
+                        "tracking recorder: giving up on a batch of %d hits after %d attempts", len(batch), attempt + 1
+                    )
                     return
-                log.warning("tracking recorder: batch of %d hits failed; retrying in %.2f s", len(batch), delay, exc_info=True)
+                log.warning(
+                    "tracking recorder: batch of %d hits failed; retrying in %.2f s", len(batch), delay, exc_info=True
+                )
                 await asyncio.sleep(delay)

@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from html.entities import html5 as HTML5_ENTITIES
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -93,7 +93,9 @@ def unescape_attribute(value: str) -> str:
 
 
 def clean_url(url: str) -> str:
-    return URL_NOISE.sub("", url).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    return URL_NOISE.sub("", url).strip(
+        "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "
+    )
 
 
 def is_http_url(url: str) -> bool:
@@ -175,7 +177,7 @@ def scan_html(document: str) -> ScannedHtml:
     return ScannedHtml(anchors, body_end)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _closing_tag(name: str) -> re.Pattern[str]:
     return re.compile(rf"</{name}(?=[{_WS}/>])", re.I)
 
@@ -238,7 +240,9 @@ def rewrite_html(
     scanned = scan_html(document)
     edits: list[tuple[int, int, str]] = []
     if track_link is not None:
-        judged: dict[str, tuple[str, str | None, bool]] = {}  # raw href -> (destination, why skipped, is http); links repeat
+        judged: dict[
+            str, tuple[str, str | None, bool]
+        ] = {}  # raw href -> (destination, why skipped, is http); links repeat
         for anchor in scanned.anchors:
             if anchor.raw not in judged:
                 url = clean_url(unescape_attribute(anchor.raw))

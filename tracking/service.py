@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
@@ -51,7 +51,7 @@ class Conflict(TrackingError):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- configuration built once per app ------------------------------------------------------
@@ -67,7 +67,7 @@ class TrackingContext:
     recipient_key: bytes
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "TrackingContext":
+    def from_settings(cls, settings: Settings) -> TrackingContext:
         return cls(
             signer=TokenSigner(settings.token_keys),
             base_url=settings.public_base_url.rstrip("/"),
@@ -110,7 +110,9 @@ async def add_domain(session: AsyncSession, *, account_id: UUID, name: str, acto
     name = normalize_domain(name)
     owner = await session.scalar(select(SendingDomain.account_id).where(SendingDomain.name == name))
     if owner is not None:
-        raise Conflict(f"{name} is already registered" + (" to this account" if owner == account_id else " to another account"))
+        raise Conflict(
+            f"{name} is already registered" + (" to this account" if owner == account_id else " to another account")
+        )
     domain = SendingDomain(account_id=account_id, name=name, excluded_link_hosts=[])
     session.add(domain)
     try:
@@ -148,7 +150,9 @@ def domain_tracking(domain: SendingDomain) -> DomainTracking:
     )
 
 
-async def set_domain_tracking(session: AsyncSession, domain: SendingDomain, data: DomainTracking, *, actor: str) -> DomainTracking:
+async def set_domain_tracking(
+    session: AsyncSession, domain: SendingDomain, data: DomainTracking, *, actor: str
+) -> DomainTracking:
     before = domain_tracking(domain)
     domain.track_opens = data.track_opens
     domain.track_clicks = data.track_clicks
@@ -156,8 +160,12 @@ async def set_domain_tracking(session: AsyncSession, domain: SendingDomain, data
     domain.excluded_link_hosts = sorted({normalize_domain(h) for h in data.excluded_link_hosts})
     after = domain_tracking(domain)
     await audit.record(
-        session, actor=actor, action="tracking.domain_settings", subject=domain.name,
-        before={f: getattr(before, f) for f in before.__struct_fields__}, after={f: getattr(after, f) for f in after.__struct_fields__},
+        session,
+        actor=actor,
+        action="tracking.domain_settings",
+        subject=domain.name,
+        before={f: getattr(before, f) for f in before.__struct_fields__},
+        after={f: getattr(after, f) for f in after.__struct_fields__},
     )
     return after
 
@@ -165,38 +173,62 @@ async def set_domain_tracking(session: AsyncSession, domain: SendingDomain, data
 # --- recipient suppressions -----------------------------------------------------------------
 
 
-async def add_suppression(session: AsyncSession, ctx: TrackingContext, *, account_id: UUID, recipient: str, actor: str) -> RecipientSuppression:
+async def add_suppression(
+    session: AsyncSession, ctx: TrackingContext, *, account_id: UUID, recipient: str, actor: str
+) -> RecipientSuppression:
     if "@" in recipient:
         kind, value = "address", split_recipient(recipient)[0]
     else:
         kind, value = "domain", normalize_domain(recipient)
     key = ctx.recipient_hash(kind, value)
     existing = await session.scalar(
-        select(RecipientSuppression).where(RecipientSuppression.account_id == account_id, RecipientSuppression.recipient_key == key)
+        select(RecipientSuppression).where(
+            RecipientSuppression.account_id == account_id, RecipientSuppression.recipient_key == key
+        )
     )
     if existing is not None:
         return existing
     row = RecipientSuppression(account_id=account_id, kind=kind, recipient_key=key)
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="tracking.suppression_add", subject=f"{kind} suppression {row.id}", account_id=str(account_id))
+    await audit.record(
+        session,
+        actor=actor,
+        action="tracking.suppression_add",
+        subject=f"{kind} suppression {row.id}",
+        account_id=str(account_id),
+    )
     return row
 
 
 async def list_suppressions(session: AsyncSession, account_id: UUID) -> list[RecipientSuppression]:
-    query = select(RecipientSuppression).where(RecipientSuppression.account_id == account_id).order_by(RecipientSuppression.created_at)
+    query = (
+        select(RecipientSuppression)
+        .where(RecipientSuppression.account_id == account_id)
+        .order_by(RecipientSuppression.created_at)
+    )
     return list(await session.scalars(query))
 
 
-async def remove_suppression(session: AsyncSession, *, suppression_id: UUID, account_id: UUID | None, actor: str) -> None:
+async def remove_suppression(
+    session: AsyncSession, *, suppression_id: UUID, account_id: UUID | None, actor: str
+) -> None:
     row = await session.get(RecipientSuppression, suppression_id)
     if row is None or (account_id is not None and row.account_id != account_id):
         raise NotFound("no such suppression")
     await session.delete(row)
-    await audit.record(session, actor=actor, action="tracking.suppression_remove", subject=f"{row.kind} suppression {row.id}", account_id=str(row.account_id))
+    await audit.record(
+        session,
+        actor=actor,
+        action="tracking.suppression_remove",
+        subject=f"{row.kind} suppression {row.id}",
+        account_id=str(row.account_id),
+    )
 
 
-async def _suppressed_by(session: AsyncSession, account_id: UUID, address_key: str | None, domain_key: str | None) -> str | None:
+async def _suppressed_by(
+    session: AsyncSession, account_id: UUID, address_key: str | None, domain_key: str | None
+) -> str | None:
     keys = [k for k in (address_key, domain_key) if k]
     if not keys:
         return None
@@ -250,7 +282,9 @@ class Registration:
     skipped: list[SkippedLink]
 
 
-async def register_email(session: AsyncSession, ctx: TrackingContext, *, account_id: UUID | None, data: EmailCreate) -> Registration:
+async def register_email(
+    session: AsyncSession, ctx: TrackingContext, *, account_id: UUID | None, data: EmailCreate
+) -> Registration:
     """Decide, record and rewrite one outgoing email. `account_id` None: an admin, any account."""
     if data.html is None and data.text is None:
         raise TrackingError("send html, text or both")
@@ -268,32 +302,47 @@ async def register_email(session: AsyncSession, ctx: TrackingContext, *, account
     opens = decide(domain_allows=domain.track_opens, requested=data.track_opens, suppressed_by=suppressed_by)
     clicks = decide(domain_allows=domain.track_clicks, requested=data.track_clicks, suppressed_by=suppressed_by)
     email = EmailRecord(
-        account_id=domain.account_id, domain_id=domain.id, message_id=data.message_id.strip(),
-        recipient_key=address_key, recipient_domain_key=domain_key,
-        opens_requested=data.track_opens, opens_decided=opens.enabled, opens_decided_by=opens.decided_by,
-        opens_overridden=opens.overridden, opens_active=opens.enabled,
-        clicks_requested=data.track_clicks, clicks_decided=clicks.enabled, clicks_decided_by=clicks.decided_by,
-        clicks_overridden=clicks.overridden, clicks_active=clicks.enabled, link_count=0,
+        account_id=domain.account_id,
+        domain_id=domain.id,
+        message_id=data.message_id.strip(),
+        recipient_key=address_key,
+        recipient_domain_key=domain_key,
+        opens_requested=data.track_opens,
+        opens_decided=opens.enabled,
+        opens_decided_by=opens.decided_by,
+        opens_overridden=opens.overridden,
+        opens_active=opens.enabled,
+        clicks_requested=data.track_clicks,
+        clicks_decided=clicks.enabled,
+        clicks_decided_by=clicks.decided_by,
+        clicks_overridden=clicks.overridden,
+        clicks_active=clicks.enabled,
+        link_count=0,
     )
     session.add(email)
     await session.flush()
 
     links: list[tuple[str, str]] = []  # (part, destination), index = position
 
-    def tracker(part: str):  # noqa: ANN202
+    def tracker(part: str):
         def track(destination: str) -> str:
             links.append((part, destination))
             return ctx.click_url(email.id, len(links) - 1, destination)
 
         return track
 
-    rules = LinkRules(excluded_hosts=tuple(domain.excluded_link_hosts or ()), unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe))
+    rules = LinkRules(
+        excluded_hosts=tuple(domain.excluded_link_hosts or ()),
+        unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe),
+    )
     html_body, text_body = data.html, data.text
     skipped: list[SkippedLink] = []
     if data.html is not None:
         result = rewrite_html(
-            data.html, track_link=tracker("html") if clicks.enabled else None,
-            pixel_url=ctx.pixel_url(email.id) if opens.enabled else None, rules=rules,
+            data.html,
+            track_link=tracker("html") if clicks.enabled else None,
+            pixel_url=ctx.pixel_url(email.id) if opens.enabled else None,
+            rules=rules,
         )
         html_body, skipped = result.body, skipped + result.skipped
     if data.text is not None and clicks.enabled and domain.track_text_links:
@@ -302,16 +351,21 @@ async def register_email(session: AsyncSession, ctx: TrackingContext, *, account
     email.link_count = len(links)
     if links:
         await session.execute(
-            insert(TrackedLink), [{"email_id": email.id, "link_index": i, "part": part, "url": url} for i, (part, url) in enumerate(links)]
+            insert(TrackedLink),
+            [{"email_id": email.id, "link_index": i, "part": part, "url": url} for i, (part, url) in enumerate(links)],
         )
-    return Registration(email=email, domain=domain, html=html_body, text=text_body, links_tracked=len(links), skipped=skipped)
+    return Registration(
+        email=email, domain=domain, html=html_body, text=text_body, links_tracked=len(links), skipped=skipped
+    )
 
 
 # --- an email's tracking after registration -------------------------------------------------
 
 
 async def get_email(session: AsyncSession, email_id: int, account_id: UUID | None) -> tuple[EmailRecord, SendingDomain]:
-    row = (await session.execute(select(EmailRecord, SendingDomain).join(SendingDomain).where(EmailRecord.id == email_id))).first()
+    row = (
+        await session.execute(select(EmailRecord, SendingDomain).join(SendingDomain).where(EmailRecord.id == email_id))
+    ).first()
     if row is None or (account_id is not None and row[0].account_id != account_id):
         raise NotFound("no such email")
     return row[0], row[1]
@@ -320,12 +374,16 @@ async def get_email(session: AsyncSession, email_id: int, account_id: UUID | Non
 def email_tracking(email: EmailRecord, domain: SendingDomain) -> EmailTracking:
     def kind(prefix: str) -> KindDecision:
         return KindDecision(
-            decided=getattr(email, f"{prefix}_decided"), decided_by=getattr(email, f"{prefix}_decided_by"),
-            overridden=getattr(email, f"{prefix}_overridden"), active=getattr(email, f"{prefix}_active"),
+            decided=getattr(email, f"{prefix}_decided"),
+            decided_by=getattr(email, f"{prefix}_decided_by"),
+            overridden=getattr(email, f"{prefix}_overridden"),
+            active=getattr(email, f"{prefix}_active"),
             stopped_at=getattr(email, f"{prefix}_stopped_at"),
         )
 
-    return EmailTracking(email_id=email.id, message_id=email.message_id, domain=domain.name, opens=kind("opens"), clicks=kind("clicks"))
+    return EmailTracking(
+        email_id=email.id, message_id=email.message_id, domain=domain.name, opens=kind("opens"), clicks=kind("clicks")
+    )
 
 
 async def change_email_tracking(
@@ -352,7 +410,11 @@ async def change_email_tracking(
         setattr(email, f"{prefix}_active", True)
         setattr(email, f"{prefix}_stopped_at", None)
     await audit.record(
-        session, actor=actor, action="tracking.email_settings", subject=f"email {email.id}",
-        track_opens=patch.track_opens, track_clicks=patch.track_clicks,
+        session,
+        actor=actor,
+        action="tracking.email_settings",
+        subject=f"email {email.id}",
+        track_opens=patch.track_opens,
+        track_clicks=patch.track_clicks,
     )
     return email_tracking(email, domain)

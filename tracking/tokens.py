@@ -72,12 +72,14 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 class _Key:
-    __slots__ = ("key_id", "mac_key", "enc_key", "prefixes", "_inner", "_outer")
+    __slots__ = ("_inner", "_outer", "enc_key", "key_id", "mac_key", "prefixes")
 
     def __init__(self, key_id: str, secret: bytes) -> None:
         self.key_id = key_id
         encoded = key_id.encode()
-        self.prefixes = {kind: bytes([VERSION << 4 | code, len(encoded)]) + encoded for kind, code in KIND_CODES.items()}
+        self.prefixes = {
+            kind: bytes([VERSION << 4 | code, len(encoded)]) + encoded for kind, code in KIND_CODES.items()
+        }
         # Separate keys for the MAC and the cipher, both derived from the configured secret.
         self.mac_key = hmac.new(secret, b"mailsetu tracking token mac", hashlib.sha256).digest()
         self.enc_key = hmac.new(secret, b"mailsetu tracking token enc", hashlib.sha256).digest()
@@ -168,4 +170,6 @@ class TokenSigner:
                 destination = plaintext.decode()
             except UnicodeDecodeError as exc:  # cannot happen with a valid tag; belt and braces
                 raise InvalidToken("bad destination") from exc
-        return TrackingToken(kind=kind, email_id=email_id, key_id=key.key_id, link_index=link_index, destination=destination)
+        return TrackingToken(
+            kind=kind, email_id=email_id, key_id=key.key_id, link_index=link_index, destination=destination
+        )

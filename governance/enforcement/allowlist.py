@@ -47,7 +47,7 @@ def static_source(declarations: Iterable[Declaration], number: int | None = None
     return current
 
 
-def policy_source(state: "State") -> AllowlistSource:
+def policy_source(state: State) -> AllowlistSource:
     """The version in force, from the policy domain's in-process cache (`state["policy_cache"]`)."""
 
     async def current() -> Any:

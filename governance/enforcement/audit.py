@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,14 @@ from governance.enforcement.cookies import SetCookie, mismatches
 from policy_docs.schemas import Declaration, Duration
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 STORAGE_KEYS = "() => ({local_storage: Object.keys(localStorage), session_storage: Object.keys(sessionStorage)})"
 INSTALL_HELP = (
     "the audit needs Playwright and Debian's Chromium:\n"
@@ -70,10 +77,17 @@ class AuditReport:
         lines = [f"Audit of {len(self.pages)} page(s) against cookie policy v{self.policy_version}"]
         for title, items in (("Undeclared", self.undeclared), ("Attribute mismatches", self.mismatched)):
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {i.kind:<15} {i.name}  ({'; '.join(i.reasons) + ', ' if i.reasons else ''}first seen on {i.page})" for i in items]
+            lines += [
+                f"  {i.kind:<15} {i.name}  ({'; '.join(i.reasons) + ', ' if i.reasons else ''}first seen on {i.page})"
+                for i in items
+            ]
         lines.append(f"Declared but not seen on these pages: {len(self.not_seen)}")
         lines += [f"  {d.kind:<15} {d.name}{'*' if d.match == 'prefix' else ''}" for d in self.not_seen]
-        lines.append("DRIFT: undeclared or mis-declared items found" if self.drift else "No drift: everything seen is declared as it is set")
+        lines.append(
+            "DRIFT: undeclared or mis-declared items found"
+            if self.drift
+            else "No drift: everything seen is declared as it is set"
+        )
         return "\n".join(lines)
 
 
@@ -89,7 +103,7 @@ def browser_cookie(cookie: dict[str, Any]) -> SetCookie:
     if cookie.get("domain", "").startswith("."):  # a Domain attribute was set (host-only cookies have no dot)
         attributes["domain"] = cookie["domain"]
     if cookie.get("expires", -1) > 0:
-        attributes["expires"] = format_datetime(datetime.fromtimestamp(cookie["expires"], timezone.utc), usegmt=True)
+        attributes["expires"] = format_datetime(datetime.fromtimestamp(cookie["expires"], UTC), usegmt=True)
     return SetCookie(cookie["name"], attributes)
 
 
@@ -113,7 +127,9 @@ def compare(
     return undeclared, mismatched, not_seen
 
 
-def collect(urls: list[str], *, chromium: str = CHROMIUM, timeout_ms: int = 20_000) -> list[tuple[str, str, str, SetCookie | None]]:
+def collect(
+    urls: list[str], *, chromium: str = CHROMIUM, timeout_ms: int = 20_000
+) -> list[tuple[str, str, str, SetCookie | None]]:
     """Visit `urls` in one browser context (as one visitor would) and return the first sighting of each item."""
     try:
         from playwright.sync_api import sync_playwright
@@ -142,10 +158,19 @@ def collect(urls: list[str], *, chromium: str = CHROMIUM, timeout_ms: int = 20_0
 
 
 def run_audit(
-    urls: list[str], declarations: list[Declaration], *, policy_version: int | None, require_secure: bool, chromium: str = CHROMIUM
+    urls: list[str],
+    declarations: list[Declaration],
+    *,
+    policy_version: int | None,
+    require_secure: bool,
+    chromium: str = CHROMIUM,
 ) -> AuditReport:
-    undeclared, mismatched, not_seen = compare(collect(urls, chromium=chromium), declarations, require_secure=require_secure)
-    return AuditReport(pages=urls, policy_version=policy_version, undeclared=undeclared, mismatched=mismatched, not_seen=not_seen)
+    undeclared, mismatched, not_seen = compare(
+        collect(urls, chromium=chromium), declarations, require_secure=require_secure
+    )
+    return AuditReport(
+        pages=urls, policy_version=policy_version, undeclared=undeclared, mismatched=mismatched, not_seen=not_seen
+    )
 
 
 def declarations_from_allowlist(doc: dict[str, Any]) -> list[Declaration]:
@@ -156,6 +181,14 @@ def declarations_from_allowlist(doc: dict[str, Any]) -> list[Declaration]:
             duration = Duration(kind=item.get("duration", "persistent"), text="", seconds=item.get("max_age"))
             attributes = {k: item[k] for k in ("http_only", "secure", "same_site", "domain", "path") if k in item}
             result.append(
-                Declaration(kind=kind, name=item["name"], match=item.get("match", "exact"), category="", duration=duration, purpose="", **attributes)
+                Declaration(
+                    kind=kind,
+                    name=item["name"],
+                    match=item.get("match", "exact"),
+                    category="",
+                    duration=duration,
+                    purpose="",
+                    **attributes,
+                )
             )
     return result

@@ -71,7 +71,11 @@ class EnforcementController(Controller):
     path = "/governance"
     tags = ["enforcement"]
 
-    @get("/allowlist.json", exclude_from_auth=True, summary="The declarations in force, for other apps' guards and proxies")
+    @get(
+        "/allowlist.json",
+        exclude_from_auth=True,
+        summary="The declarations in force, for other apps' guards and proxies",
+    )
     async def allowlist(self, request: Request, settings: Settings) -> Response[bytes]:
         allowlist = await current_allowlist(request)
         if allowlist is None:
@@ -82,7 +86,9 @@ class EnforcementController(Controller):
     async def guard_js(self, request: Request, settings: Settings) -> Response[bytes]:
         allowlist = await current_allowlist(request)
         mode = settings.cookie_guard_mode if allowlist is not None else "off"
-        script = guardjs.render(allowlist.declarations if allowlist else (), mode=mode, version=allowlist and allowlist.number)
+        script = guardjs.render(
+            allowlist.declarations if allowlist else (), mode=mode, version=allowlist and allowlist.number
+        )
         return _cached(request, script.encode(), "application/javascript; charset=utf-8")
 
     @post(
@@ -140,11 +146,25 @@ class ViolationsController(Controller):
     ) -> Response:
         exports.check_format(fmt)
         rows = await service.list_violations(
-            db_session, source=source, kind=kind, name=name, reason=reason, since=since, until=until, limit=limit, offset=offset
+            db_session,
+            source=source,
+            kind=kind,
+            name=name,
+            reason=reason,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
         )
         views = [msgspec.structs.asdict(_view(row)) for row in rows]
         if fmt == "csv":
-            await audit.record(db_session, actor=request.user.label, action="violations.export", subject="violation log", rows=len(views))
+            await audit.record(
+                db_session,
+                actor=request.user.label,
+                action="violations.export",
+                subject="violation log",
+                rows=len(views),
+            )
         return exports.export_response(fmt, VIOLATION_COLUMNS, views, "violations")
 
 

@@ -6,7 +6,7 @@ accept, and the guard must judge exactly what a browser would store.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from policy_docs.schemas import Declaration
@@ -16,7 +16,7 @@ EXPIRES_SLACK_SECONDS = 120
 
 
 class SetCookie:
-    __slots__ = ("name", "attributes")
+    __slots__ = ("attributes", "name")
 
     def __init__(self, name: str, attributes: dict[str, str]) -> None:
         self.name = name
@@ -38,7 +38,7 @@ class SetCookie:
             except (TypeError, ValueError):
                 return None
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             return when.timestamp() - now
         return None
 
@@ -58,7 +58,9 @@ def parse_set_cookie(header: str) -> SetCookie:
     return SetCookie(pair.partition("=")[0].strip(), attributes)
 
 
-def mismatches(declaration: Declaration, cookie: SetCookie, *, now: float, require_secure: bool) -> list[tuple[str, str]]:
+def mismatches(
+    declaration: Declaration, cookie: SetCookie, *, now: float, require_secure: bool
+) -> list[tuple[str, str]]:
     """(reason, detail) for every attribute that disagrees with the declaration; empty when compliant.
     A `None` attribute in the declaration is not pinned (e.g. Secure is then the deployment's call)."""
     found: list[tuple[str, str]] = []
@@ -69,7 +71,10 @@ def mismatches(declaration: Declaration, cookie: SetCookie, *, now: float, requi
         found.append(("secure", "Secure is required"))
     if declaration.same_site is not None and attrs.get("samesite", "").lower() != declaration.same_site:
         found.append(("same_site", f"SameSite must be {declaration.same_site.capitalize()}"))
-    if declaration.domain is not None and attrs.get("domain", "").lstrip(".").lower() != declaration.domain.lstrip(".").lower():
+    if (
+        declaration.domain is not None
+        and attrs.get("domain", "").lstrip(".").lower() != declaration.domain.lstrip(".").lower()
+    ):
         found.append(("domain", f"Domain must be {declaration.domain}"))
     if declaration.path is not None and attrs.get("path", "") != declaration.path:
         found.append(("path", f"Path must be {declaration.path}"))

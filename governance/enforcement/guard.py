@@ -37,7 +37,7 @@ class _Compiled:
 
     __slots__ = ("content_hash", "cookies", "verdicts")
 
-    def __init__(self, allowlist: "Allowlist") -> None:
+    def __init__(self, allowlist: Allowlist) -> None:
         self.content_hash = allowlist.content_hash
         self.cookies = CompiledAllowlist(allowlist.declarations, "cookie")
         self.verdicts: dict[tuple[bytes, bytes], list[tuple[str, str]]] = {}  # by (name, attributes)
@@ -66,7 +66,7 @@ class CookieGuard:
 
     def __init__(
         self,
-        source: "AllowlistSource",
+        source: AllowlistSource,
         *,
         mode: str = "enforce",
         require_secure: bool = False,
@@ -83,7 +83,7 @@ class CookieGuard:
         self._compiled: _Compiled | None = None
         self._warned_no_policy = False
 
-    async def before_send(self, message: "Message", scope: "Scope") -> None:
+    async def before_send(self, message: Message, scope: Scope) -> None:
         """Litestar `before_send` hook: inspects (and in enforce mode edits) a response start in place."""
         if message["type"] not in HEADER_MESSAGES or self.mode == "off":
             return
@@ -98,7 +98,7 @@ class CookieGuard:
         if rejected and self.mode == "enforce":
             message["headers"] = [header for index, header in enumerate(message["headers"]) if index not in rejected]
 
-    def rejected(self, cookies: list[tuple[int, bytes]], allowlist: "Allowlist", scope: "Scope") -> set[int] | None:
+    def rejected(self, cookies: list[tuple[int, bytes]], allowlist: Allowlist, scope: Scope) -> set[int] | None:
         """Header indexes of the non-compliant cookies (each reported), or None when all comply."""
         compiled = self._compile(allowlist)
         verdicts = compiled.verdicts
@@ -116,7 +116,7 @@ class CookieGuard:
                 rejected.add(index)
         return rejected
 
-    def _judge(self, compiled: "_Compiled", key: tuple[bytes, bytes], header: bytes) -> list[tuple[str, str]]:
+    def _judge(self, compiled: _Compiled, key: tuple[bytes, bytes], header: bytes) -> list[tuple[str, str]]:
         cookie = parse_set_cookie(header.decode("latin-1"))
         found = self._findings(compiled.cookies, cookie, self.clock())
         if "expires" not in cookie.attributes or "max-age" in cookie.attributes:  # else it depends on the clock
@@ -133,13 +133,13 @@ class CookieGuard:
             return [("undeclared", "no cookie declaration in force matches this name")]
         return mismatches(declaration, cookie, now=now, require_secure=self.require_secure)
 
-    def _compile(self, allowlist: "Allowlist") -> "_Compiled":
+    def _compile(self, allowlist: Allowlist) -> _Compiled:
         compiled = self._compiled
         if compiled is None or compiled.content_hash != allowlist.content_hash:
             compiled = self._compiled = _Compiled(allowlist)
         return compiled
 
-    def _report(self, cookie_name: str, found: list[tuple[str, str]], scope: "Scope", allowlist: "Allowlist") -> None:
+    def _report(self, cookie_name: str, found: list[tuple[str, str]], scope: Scope, allowlist: Allowlist) -> None:
         user_agent = next((v for k, v in scope.get("headers", ()) if k == b"user-agent"), b"")
         report = ViolationReport(
             source="server",
@@ -154,7 +154,7 @@ class CookieGuard:
         )
         try:
             self.on_violation(report)
-        except Exception:  # noqa: BLE001  (recording must never break a response)
+        except Exception:
             log.exception("could not record a cookie violation")
 
     def _warn_no_policy(self) -> None:
@@ -168,13 +168,13 @@ def _log_violation(report: ViolationReport) -> None:
 
 
 def guard_asgi(
-    app: "ASGIApp",
-    source: "AllowlistSource",
+    app: ASGIApp,
+    source: AllowlistSource,
     *,
     mode: str = "enforce",
     require_secure: bool = False,
     on_violation: Callable[[ViolationReport], None] | None = None,
-) -> "ASGIApp":
+) -> ASGIApp:
     """Wrap any ASGI app so only declared cookies leave it.
 
     `source` is an `async () -> Allowlist | None` callable (e.g. `static_source(declarations)`,
@@ -187,12 +187,12 @@ def guard_asgi(
     if mode == "off":
         return app
 
-    async def guarded(scope: "Scope", receive: "Receive", send: "Send") -> None:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await app(scope, receive, send)
             return
 
-        async def checked_send(message: "Message") -> None:
+        async def checked_send(message: Message) -> None:
             if message["type"] in HEADER_MESSAGES:
                 await guard.before_send(message, scope)
             await send(message)

@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 
 
 class EnforcementPlugin(InitPluginProtocol):
-    def __init__(self, settings: "Settings") -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def on_app_init(self, app_config: "AppConfig") -> "AppConfig":
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
         state = app_config.state
-        recorder = ViolationRecorder(lambda: state["db_config"].get_session())
+        recorder = ViolationRecorder(state["db_config"].get_session)
         guard = CookieGuard(
             policy_source(state),
             mode=self.settings.cookie_guard_mode,

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -90,7 +90,7 @@ class ViolationRecorder:
                 written = await service.record(session, batch)
                 await session.commit()
                 return written
-        except Exception:  # noqa: BLE001  (a failed write loses this batch, never the writer)
+        except Exception:
             log.exception("could not record %d violation reports", len(batch))
             return 0
         finally:
@@ -99,4 +99,4 @@ class ViolationRecorder:
 
 
 def _stamped(report: ViolationReport) -> ViolationReport:
-    return msgspec.structs.replace(report, occurred_at=datetime.now(timezone.utc))
+    return msgspec.structs.replace(report, occurred_at=datetime.now(UTC))

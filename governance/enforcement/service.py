@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, func, select
@@ -28,7 +28,17 @@ def page_without_query(url: str) -> str:
 def _dedup_key(report: ViolationReport, at: datetime) -> str:
     hour = at.strftime("%Y%m%d%H")
     identity = "\x1f".join(
-        str(part) for part in (report.source, report.kind, report.name, report.reason, report.mode, report.page, report.policy_version, hour)
+        str(part)
+        for part in (
+            report.source,
+            report.kind,
+            report.name,
+            report.reason,
+            report.mode,
+            report.page,
+            report.policy_version,
+            hour,
+        )
     )
     return hashlib.sha256(identity.encode()).hexdigest()
 
@@ -37,7 +47,7 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
     """Store reports, folding repeats of the same finding within the hour into one row's count.
     Returns how many reports were recorded."""
     rows: dict[str, dict] = {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for report in reports:
         at = report.occurred_at or now
         key = _dedup_key(report, at)
@@ -45,11 +55,11 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
             rows[key]["count"] += 1
             rows[key]["last_seen_at"] = max(rows[key]["last_seen_at"], at)
             continue
-        rows[key] = dict(
-            dedup_key=key, occurred_at=at, last_seen_at=at, source=report.source, kind=report.kind,
-            name=report.name, reason=report.reason, detail=report.detail, mode=report.mode, page=report.page,
-            user_agent=report.user_agent, policy_version=report.policy_version, count=1,
-        )  # fmt: skip
+        rows[key] = {
+            "dedup_key": key, "occurred_at": at, "last_seen_at": at, "source": report.source, "kind": report.kind,
+            "name": report.name, "reason": report.reason, "detail": report.detail, "mode": report.mode, "page": report.page,
+            "user_agent": report.user_agent, "policy_version": report.policy_version, "count": 1,
+        }  # fmt: skip
     if not rows:
         return 0
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
@@ -58,7 +68,10 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[Violation.dedup_key],
-                set_={"count": Violation.count + statement.excluded.count, "last_seen_at": statement.excluded.last_seen_at},
+                set_={
+                    "count": Violation.count + statement.excluded.count,
+                    "last_seen_at": statement.excluded.last_seen_at,
+                },
             )
         )
     return sum(row["count"] for row in rows.values())
@@ -77,7 +90,12 @@ async def list_violations(
     offset: int = 0,
 ) -> list[Violation]:
     query = select(Violation).order_by(Violation.last_seen_at.desc(), Violation.id.desc()).limit(limit).offset(offset)
-    for column, value in ((Violation.source, source), (Violation.kind, kind), (Violation.name, name), (Violation.reason, reason)):
+    for column, value in (
+        (Violation.source, source),
+        (Violation.kind, kind),
+        (Violation.name, name),
+        (Violation.reason, reason),
+    ):
         if value is not None:
             query = query.where(column == value)
     if since is not None:
@@ -88,7 +106,9 @@ async def list_violations(
 
 
 async def count_before(session: AsyncSession, cutoff: datetime) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Violation).where(Violation.occurred_at < cutoff)) or 0)
+    return int(
+        await session.scalar(select(func.count()).select_from(Violation).where(Violation.occurred_at < cutoff)) or 0
+    )
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:

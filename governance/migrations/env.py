@@ -3,22 +3,21 @@
 import asyncio
 from typing import TYPE_CHECKING, cast
 
+from advanced_alchemy.base import metadata_registry
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import AsyncEngine, async_engine_from_config
 
 import governance.models  # noqa: F401  (registers every table on the shared metadata)
-from advanced_alchemy.base import metadata_registry
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
     from advanced_alchemy.alembic.commands import AlembicCommandConfig
+    from sqlalchemy.engine import Connection
 
 config: "AlembicCommandConfig" = context.config  # type: ignore[assignment]
 
 
-def _configure(**kwargs) -> None:  # noqa: ANN003
+def _configure(**kwargs) -> None:
     context.configure(
         target_metadata=metadata_registry.get(config.bind_key),
         compare_type=config.compare_type,

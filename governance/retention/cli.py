@@ -26,7 +26,9 @@ def _print_preview(previews: list[service.Preview]) -> None:
 @click.command(name="purge", help="Delete data older than its retention period, in batches, and record a purge run.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted; deletes nothing.")
 @click.option(
-    "--batch-size", default=None, type=click.IntRange(min=1),
+    "--batch-size",
+    default=None,
+    type=click.IntRange(min=1),
     help=f"Rows per transaction [default: {service.SQLITE_BATCH_SIZE} on SQLite, {service.BATCH_SIZE} on PostgreSQL]",
 )
 def purge_command(dry_run: bool, batch_size: int | None) -> None:
@@ -43,7 +45,11 @@ def purge_command(dry_run: bool, batch_size: int | None) -> None:
                 return
             with click.progressbar(length=sum(p.rows for p in previews), label="Purging", show_pos=True) as bar:
                 run = await service.purge(
-                    engine, trigger="cli", actor="cli", batch_size=batch_size, progress=lambda _name, rows: bar.update(rows)
+                    engine,
+                    trigger="cli",
+                    actor="cli",
+                    batch_size=batch_size,
+                    progress=lambda _name, rows: bar.update(rows),
                 )
             if run is None:  # only a scheduled slot can be found taken
                 return
@@ -62,7 +68,9 @@ def purge_command(dry_run: bool, batch_size: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.command(name="scheduler", help="Run only the retention scheduler (daily purge at MS_PURGE_AT_UTC) until stopped.")
+@click.command(
+    name="scheduler", help="Run only the retention scheduler (daily purge at MS_PURGE_AT_UTC) until stopped."
+)
 def scheduler_command() -> None:
     settings = Settings.from_env()
     purge_time(settings)  # a malformed time fails here, before anything starts
@@ -80,6 +88,8 @@ def scheduler_command() -> None:
         finally:
             await engine.dispose()
 
-    click.echo(f"retention scheduler: daily purge at {settings.purge_at_utc} UTC; stop with Ctrl-C or SIGTERM", err=True)
+    click.echo(
+        f"retention scheduler: daily purge at {settings.purge_at_utc} UTC; stop with Ctrl-C or SIGTERM", err=True
+    )
     asyncio.run(go())
     click.echo("retention scheduler stopped", err=True)

@@ -52,10 +52,22 @@ class RetentionController(Controller):
         runs = [PurgeRunView.of(run) for run in await service.runs(db_session, limit=limit)]
         if fmt == "json":
             return Response(runs)
-        rows = [{**{c: getattr(r, c) for c in RUN_COLUMNS}, "cutoffs": json.dumps(r.cutoffs), "deleted": json.dumps(r.deleted)} for r in runs]
+        rows = [
+            {
+                **{c: getattr(r, c) for c in RUN_COLUMNS},
+                "cutoffs": json.dumps(r.cutoffs),
+                "deleted": json.dumps(r.deleted),
+            }
+            for r in runs
+        ]
         return export_response("csv", RUN_COLUMNS, rows, "purge-runs")
 
-    @post("/runs", guards=[privacy_staff], status_code=HTTP_201_CREATED, summary="Purge now; answers with the finished run")
+    @post(
+        "/runs",
+        guards=[privacy_staff],
+        status_code=HTTP_201_CREATED,
+        summary="Purge now; answers with the finished run",
+    )
     async def run_now(self, request: Request[Principal, Any, Any]) -> PurgeRunView:
         engine = request.app.state["db_config"].get_engine()
         try:

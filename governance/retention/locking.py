@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,8 +34,8 @@ async def purge_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
 
 @asynccontextmanager
 async def _advisory_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        conn = await connection.execution_options(isolation_level="AUTOCOMMIT")
         held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}))
         try:
             yield held

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -76,16 +76,24 @@ def create_month_partition(conn: Connection, table: str, column: str, month: dat
     parent, default, part, col = _quote(table), _quote(f"{table}_default"), _quote(name), _quote(column)
     low, high = _bound(month), _bound(add_months(month, 1))
     in_range = f"{col} >= {low} AND {col} < {high}"
-    if table_exists(conn, f"{table}_default") and conn.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {in_range})")):
+    if table_exists(conn, f"{table}_default") and conn.scalar(
+        text(f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {in_range})")
+    ):
         conn.execute(text(f"CREATE TABLE {part} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
-        conn.execute(text(f"WITH moved AS (DELETE FROM {default} WHERE {in_range} RETURNING *) INSERT INTO {part} SELECT * FROM moved"))
+        conn.execute(
+            text(
+                f"WITH moved AS (DELETE FROM {default} WHERE {in_range} RETURNING *) INSERT INTO {part} SELECT * FROM moved"
+            )
+        )
         conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {part} FOR VALUES FROM ({low}) TO ({high})"))
     else:
         conn.execute(text(f"CREATE TABLE {part} PARTITION OF {parent} FOR VALUES FROM ({low}) TO ({high})"))
     return True
 
 
-def ensure_partitions(conn: Connection, table: str, column: str, now: datetime, months_ahead: int = MONTHS_AHEAD) -> list[str]:
+def ensure_partitions(
+    conn: Connection, table: str, column: str, now: datetime, months_ahead: int = MONTHS_AHEAD
+) -> list[str]:
     """The current month and the next `months_ahead`: run by every purge, so inserts land in a month partition."""
     first = month_start(now)
     months = [add_months(first, n) for n in range(months_ahead + 1)]
@@ -94,7 +102,11 @@ def ensure_partitions(conn: Connection, table: str, column: str, now: datetime, 
 
 def expired_partitions(conn: Connection, table: str, cutoff: datetime) -> list[str]:
     """Month partitions whose every possible row is older than `cutoff`."""
-    return [partition_name(table, m) for m in month_partitions(conn, table) if datetime.combine(add_months(m, 1), datetime.min.time(), timezone.utc) <= cutoff]
+    return [
+        partition_name(table, m)
+        for m in month_partitions(conn, table)
+        if datetime.combine(add_months(m, 1), datetime.min.time(), UTC) <= cutoff
+    ]
 
 
 def drop_partition(conn: Connection, name: str) -> int:
@@ -116,9 +128,13 @@ class _Shape:
 
 def _shape(conn: Connection, table: str) -> _Shape:
     params = {"t": table}
-    pk_name = conn.scalar(text("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(:t) AND contype = 'p'"), params)
+    pk_name = conn.scalar(
+        text("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(:t) AND contype = 'p'"), params
+    )
     index_defs = conn.scalars(
-        text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t AND indexname <> :pk"),
+        text(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :t AND indexname <> :pk"
+        ),
         {"t": table, "pk": pk_name},
     )
     foreign_keys = conn.execute(
@@ -130,10 +146,12 @@ def _shape(conn: Connection, table: str) -> _Shape:
     )
     sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), params)
     # A partitioned parent's index definitions read `ON ONLY t`: recreated on a table, they must not.
-    return _Shape(pk_name, [d.replace(" ON ONLY ", " ON ") for d in index_defs], [tuple(fk) for fk in foreign_keys], sequence)
+    return _Shape(
+        pk_name, [d.replace(" ON ONLY ", " ON ") for d in index_defs], [tuple(fk) for fk in foreign_keys], sequence
+    )
 
 
-def _rebuild(conn: Connection, table: str, shape: _Shape, create: str, primary_key: str, before_copy=None) -> None:  # noqa: ANN001
+def _rebuild(conn: Connection, table: str, shape: _Shape, create: str, primary_key: str, before_copy=None) -> None:
     """Rename `table` aside, create the new one (`create` gets the old name), copy the rows, drop the
     old one, then put back the primary key, indexes, foreign keys and the id sequence's ownership."""
     tbl, old = _quote(table), _quote(f"{table}__old")
@@ -161,7 +179,11 @@ def convert_to_partitioned(conn: Connection, table: str, column: str, now: datet
     Unique constraints other than the primary key cannot survive (they would need the partition
     key), so the conversion refuses them instead of dropping them silently.
     """
-    uniques = list(conn.scalars(text("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(:t) AND contype = 'u'"), {"t": table}))
+    uniques = list(
+        conn.scalars(
+            text("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(:t) AND contype = 'u'"), {"t": table}
+        )
+    )
     if uniques:
         raise RuntimeError(f"{table}: unique constraints {uniques} cannot be kept on a partitioned table")
     shape = _shape(conn, table)
@@ -174,10 +196,16 @@ def convert_to_partitioned(conn: Connection, table: str, column: str, now: datet
             create_month_partition(conn, table, column, month)
             month = add_months(month, 1)
 
-    create = "CREATE TABLE {new} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (%s)" % _quote(column)
+    create = f"CREATE TABLE {{new}} (LIKE {{old}} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE ({_quote(column)})"
     _rebuild(conn, table, shape, create, f"id, {_quote(column)}", before_copy=create_partitions)
 
 
 def convert_to_plain(conn: Connection, table: str) -> None:
     """The downgrade: back to one table with `id` as its primary key, rows kept."""
-    _rebuild(conn, table, _shape(conn, table), "CREATE TABLE {new} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)", "id")
+    _rebuild(
+        conn,
+        table,
+        _shape(conn, table),
+        "CREATE TABLE {new} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+        "id",
+    )

@@ -7,10 +7,10 @@ children before parents (tracking events before the email records they hang off)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Awaitable, Callable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +42,7 @@ class DataClass:
     partitioning: Partitioning | None = None
 
 
-def _finished_runs_before(cutoff: datetime):  # noqa: ANN202
+def _finished_runs_before(cutoff: datetime):
     return (PurgeRun.started_at < cutoff) & (PurgeRun.status != "running")
 
 
@@ -72,43 +72,69 @@ def data_classes() -> dict[str, DataClass]:
         DataClass(
             "tracking_events",
             "email opens and clicks (client class, link index; no IP, no user agent)",
-            YEAR, 1, tracking.purge_events_before, tracking.count_events_before, Partitioning("tracking_events"),
+            YEAR,
+            1,
+            tracking.purge_events_before,
+            tracking.count_events_before,
+            Partitioning("tracking_events"),
         ),
         DataClass(
             "email_records",
             "email records' tracking data: recipient hashes and link destinations are erased, the record "
             "(decision, counts) stays; the period counts from registration",
-            YEAR, 1, tracking.purge_email_records_before, tracking.count_email_records_before,
+            YEAR,
+            1,
+            tracking.purge_email_records_before,
+            tracking.count_email_records_before,
         ),
         DataClass(
             "journey_events",
             "first-party journey analytics events (anonymous visitor and session ids, pages, first touch)",
-            395, 1, journey.purge_before, journey.count_before, Partitioning("journey_events"),
+            395,
+            1,
+            journey.purge_before,
+            journey.count_before,
+            Partitioning("journey_events"),
         ),
         DataClass(
             "violations",
             "undeclared or mis-declared cookie and storage writes seen by the guards",
-            YEAR, 1, enforcement.purge_before, enforcement.count_before,
+            YEAR,
+            1,
+            enforcement.purge_before,
+            enforcement.count_before,
         ),
         DataClass(
             "revoked_tokens",
             "signed-out sessions' token ids; the period counts from the token's expiry",
-            1, 1, auth.purge_revoked_tokens_before, auth.count_revoked_tokens_before,
+            1,
+            1,
+            auth.purge_revoked_tokens_before,
+            auth.count_revoked_tokens_before,
         ),
         DataClass(
             "login_failures",
             "failed sign-ins (keyed hash of the email) used for rate limiting",
-            30, 1, auth.purge_login_failures_before, auth.count_login_failures_before,
+            30,
+            1,
+            auth.purge_login_failures_before,
+            auth.count_login_failures_before,
         ),
         DataClass(
             "audit_log",
             "who did what: publish, settings changes, exports, purges",
-            7 * YEAR, 5 * YEAR, audit.purge_before, audit.count_before,
+            7 * YEAR,
+            5 * YEAR,
+            audit.purge_before,
+            audit.count_before,
         ),
         DataClass(
             "purge_runs",
             "this purge log",
-            7 * YEAR, YEAR, purge_runs_before, count_purge_runs_before,
+            7 * YEAR,
+            YEAR,
+            purge_runs_before,
+            count_purge_runs_before,
         ),
     ]
     return {data_class.name: data_class for data_class in classes}

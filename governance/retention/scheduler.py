@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,16 +36,16 @@ CATCH_UP_EVERY = timedelta(minutes=10)
 PURGE_JOB, CATCH_UP_JOB = "retention.purge", "retention.catch-up"
 
 
-def purge_time(settings: "Settings") -> time:
+def purge_time(settings: Settings) -> time:
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", settings.purge_at_utc.strip())
     if not match:
         raise SettingsError(f"MS_PURGE_AT_UTC must be HH:MM (24-hour, UTC), not {settings.purge_at_utc!r}")
-    return time(int(match[1]), int(match[2]), tzinfo=timezone.utc)
+    return time(int(match[1]), int(match[2]), tzinfo=UTC)
 
 
 def latest_slot(at: datetime, daily: time) -> datetime:
     """The most recent scheduled instant at or before `at`."""
-    today = datetime.combine(at.astimezone(timezone.utc).date(), daily)
+    today = datetime.combine(at.astimezone(UTC).date(), daily)
     return today if today <= at else today - timedelta(days=1)
 
 
@@ -53,7 +53,7 @@ def slot_name(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%dT%H:%MZ")
 
 
-async def scheduled_purge(engine: "AsyncEngine", daily: time) -> None:
+async def scheduled_purge(engine: AsyncEngine, daily: time) -> None:
     """The daily job (and its catch-up): purge for the latest slot unless someone already did."""
     slot = latest_slot(service.now(), daily)
     if service.now() - slot > MISFIRE_GRACE:
@@ -68,25 +68,31 @@ async def scheduled_purge(engine: "AsyncEngine", daily: time) -> None:
         log.info("purge run %s for %s: %s, deleted %s", run.id, run.slot, run.status, run.deleted)
 
 
-def build_scheduler(engine: "AsyncEngine", settings: "Settings") -> AsyncIOScheduler:
+def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler:
     daily = purge_time(settings)
     scheduler = AsyncIOScheduler(
-        timezone=timezone.utc,
+        timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(MISFIRE_GRACE.total_seconds())},
     )
     scheduler.add_job(
-        scheduled_purge, CronTrigger(hour=daily.hour, minute=daily.minute, timezone=timezone.utc),
-        args=[engine, daily], id=PURGE_JOB, name="daily retention purge",
+        scheduled_purge,
+        CronTrigger(hour=daily.hour, minute=daily.minute, timezone=UTC),
+        args=[engine, daily],
+        id=PURGE_JOB,
+        name="daily retention purge",
     )
     scheduler.add_job(
-        scheduled_purge, IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds()), timezone=timezone.utc),
-        args=[engine, daily], id=CATCH_UP_JOB, name="retention purge catch-up",
+        scheduled_purge,
+        IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds()), timezone=UTC),
+        args=[engine, daily],
+        id=CATCH_UP_JOB,
+        name="retention purge catch-up",
     )
     return scheduler
 
 
 @asynccontextmanager
-async def scheduler_lifespan(app: "Litestar") -> AsyncIterator[None]:
+async def scheduler_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Runs the scheduler beside the app unless this instance has it switched off (MS_SCHEDULER_ENABLED)."""
     settings: Settings = app.state["settings"]
     if not settings.scheduler_enabled:
@@ -101,7 +107,7 @@ async def scheduler_lifespan(app: "Litestar") -> AsyncIterator[None]:
         del app.state["retention_scheduler"]
 
 
-async def run_forever(engine: "AsyncEngine", settings: "Settings", stop: asyncio.Event) -> None:
+async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     """`python -m governance scheduler`: the scheduler alone, until `stop` is set (SIGINT/SIGTERM)."""
     scheduler = build_scheduler(engine, settings)
     scheduler.start()

@@ -26,9 +26,17 @@ class RuleView(msgspec.Struct):
     partitioned_on_postgresql: bool
 
     @classmethod
-    def of(cls, rule: Rule) -> "RuleView":
+    def of(cls, rule: Rule) -> RuleView:
         dc = rule.data_class
-        return cls(dc.name, dc.description, rule.period_days, dc.default_days, dc.minimum_days, rule.custom, dc.partitioning is not None)
+        return cls(
+            dc.name,
+            dc.description,
+            rule.period_days,
+            dc.default_days,
+            dc.minimum_days,
+            rule.custom,
+            dc.partitioning is not None,
+        )
 
 
 class RetentionView(msgspec.Struct):
@@ -52,11 +60,33 @@ class PurgeRunView(msgspec.Struct):
     error: str | None
 
     @classmethod
-    def of(cls, run: PurgeRun) -> "PurgeRunView":
+    def of(cls, run: PurgeRun) -> PurgeRunView:
         return cls(
-            run.id, run.slot, run.trigger, run.actor, run.status, run.started_at, run.finished_at, run.resumed,
-            run.cutoffs, run.deleted, run.partitions_dropped, run.error,
+            run.id,
+            run.slot,
+            run.trigger,
+            run.actor,
+            run.status,
+            run.started_at,
+            run.finished_at,
+            run.resumed,
+            run.cutoffs,
+            run.deleted,
+            run.partitions_dropped,
+            run.error,
         )
 
 
-RUN_COLUMNS = ("id", "slot", "trigger", "actor", "status", "started_at", "finished_at", "resumed", "cutoffs", "deleted", "error")
+RUN_COLUMNS = (
+    "id",
+    "slot",
+    "trigger",
+    "actor",
+    "status",
+    "started_at",
+    "finished_at",
+    "resumed",
+    "cutoffs",
+    "deleted",
+    "error",
+)

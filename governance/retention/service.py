@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -32,7 +32,9 @@ BATCH_SIZE = 5_000
 SQLITE_BATCH_SIZE = 1_000  # SQLite has one write lock: shorter batches let writers in sooner (bench/bench_purge.py)
 MAX_DAYS = 100 * 365  # keeps every cutoff a valid date
 MAX_PAUSE = 0.25  # seconds between two SQLite batches, at most
-DROP_LOCK_TIMEOUT = "2s"  # dropping a partition needs a brief exclusive lock on its parent: never queue behind writers for long
+DROP_LOCK_TIMEOUT = (
+    "2s"  # dropping a partition needs a brief exclusive lock on its parent: never queue behind writers for long
+)
 DROP_ATTEMPTS = 3
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -49,7 +51,7 @@ class PurgeBusy(RetentionError):
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -71,10 +73,7 @@ class Rule:
 
 async def rules(session: AsyncSession) -> list[Rule]:
     chosen = {row.data_class: row.period_days for row in await session.scalars(select(RetentionRule))}
-    return [
-        Rule(dc, chosen.get(name, dc.default_days), name in chosen)
-        for name, dc in data_classes().items()
-    ]
+    return [Rule(dc, chosen.get(name, dc.default_days), name in chosen) for name, dc in data_classes().items()]
 
 
 def _check_period(data_class: DataClass, days: Any) -> None:
@@ -109,7 +108,15 @@ async def set_periods(session: AsyncSession, periods: dict[str, int | None], *, 
         else:
             row.period_days, row.updated_at, row.updated_by = days, now(), actor
         if old != new or (days is not None) != current[name].custom:
-            await audit.record(session, actor=actor, action="retention.rule", subject=name, old_days=old, new_days=new, default=days is None)
+            await audit.record(
+                session,
+                actor=actor,
+                action="retention.rule",
+                subject=name,
+                old_days=old,
+                new_days=new,
+                default=days is None,
+            )
     await session.flush()
     return await rules(session)
 
@@ -131,7 +138,10 @@ class Preview:
 async def preview(session: AsyncSession) -> list[Preview]:
     """The dry run: what a purge now would delete, class by class. Writes nothing."""
     at = now()
-    return [Preview(r.data_class.name, r.cutoff(at), await r.data_class.count(session, r.cutoff(at))) for r in await rules(session)]
+    return [
+        Preview(r.data_class.name, r.cutoff(at), await r.data_class.count(session, r.cutoff(at)))
+        for r in await rules(session)
+    ]
 
 
 async def purge(
@@ -178,7 +188,9 @@ class _Job:
     async def finish_abandoned(self) -> list[int]:
         """Called with the lock held: a run still `running` lost its owner. Finish it with its own cutoffs."""
         async with self.sessions() as session:
-            run_ids = list(await session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running").order_by(PurgeRun.id)))
+            run_ids = list(
+                await session.scalars(select(PurgeRun.id).where(PurgeRun.status == "running").order_by(PurgeRun.id))
+            )
         for run_id in run_ids:
             log.warning("resuming purge run %s, abandoned by a crashed instance", run_id)
             await self.execute(run_id, resumed=True)
@@ -194,8 +206,15 @@ class _Job:
                 at = now()
                 cutoffs = {r.data_class.name: r.cutoff(at).isoformat() for r in await rules(session)}
                 run = PurgeRun(
-                    slot=slot, trigger=trigger, actor=actor, status="running", started_at=at, resumed=0,
-                    cutoffs=cutoffs, deleted=dict.fromkeys(cutoffs, 0), partitions_dropped=[],
+                    slot=slot,
+                    trigger=trigger,
+                    actor=actor,
+                    status="running",
+                    started_at=at,
+                    resumed=0,
+                    cutoffs=cutoffs,
+                    deleted=dict.fromkeys(cutoffs, 0),
+                    partitions_dropped=[],
                 )
                 session.add(run)
                 await session.flush()
@@ -215,7 +234,7 @@ class _Job:
             for name, data_class in data_classes().items():
                 if name in cutoffs:
                     await self._purge_class(run_id, data_class, cutoffs[name])
-        except Exception as exc:  # noqa: BLE001  (any failure ends the run as failed, with its message)
+        except Exception as exc:
             log.exception("purge run %s failed", run_id)
             return await self._finish(run_id, "failed", f"{exc.__class__.__name__}: {exc}")
         return await self._finish(run_id, "succeeded", None)
@@ -265,7 +284,9 @@ class _Job:
                     return
                 await asyncio.sleep(attempt)
 
-    async def _count(self, session: AsyncSession, run_id: int, class_name: str, rows: int, dropped: str | None = None) -> None:
+    async def _count(
+        self, session: AsyncSession, run_id: int, class_name: str, rows: int, dropped: str | None = None
+    ) -> None:
         """Counted in the batch's own transaction: the count and the deletion commit or vanish together."""
         run = await session.get_one(PurgeRun, run_id)
         run.deleted = {**run.deleted, class_name: run.deleted.get(class_name, 0) + rows}
@@ -277,7 +298,13 @@ class _Job:
             run = await session.get_one(PurgeRun, run_id)
             run.status, run.error, run.finished_at = status, error, now()
             await audit.record(
-                session, actor=run.actor, action="retention.purge", subject=f"purge run {run.id}",
-                status=status, deleted=run.deleted, slot=run.slot, error=error,
+                session,
+                actor=run.actor,
+                action="retention.purge",
+                subject=f"purge run {run.id}",
+                status=status,
+                deleted=run.deleted,
+                slot=run.slot,
+                error=error,
             )
         return run

@@ -38,7 +38,14 @@ import pytest
 from tests.conftest import Database
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 45  # bound on waiting for /health
 E2E_DIR = Path(__file__).resolve().parent
@@ -110,7 +117,12 @@ def server_environment(database_url: str, port: int, **settings: Any) -> dict[st
         MS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MS_LOG_LEVEL="WARNING",
     )
-    env.update({f"MS_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value) for key, value in settings.items()})
+    env.update(
+        {
+            f"MS_{key.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in settings.items()
+        }
+    )
     return env
 
 
@@ -120,7 +132,20 @@ def serve_app(db: Database, tmp_path: Path) -> Iterator[Callable[..., LiveServer
 
     def serve(**settings: Any) -> LiveServer:
         port = free_port()
-        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "governance.asgi:app"]
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "governance.asgi:app",
+        ]
         process = subprocess.Popen(
             command, cwd=tmp_path, env={**server_environment(db.url, port, **settings), "PYTHONPATH": str(REPO)},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -209,7 +234,7 @@ def static_site() -> Iterator[Callable[[dict[str, str]], str]]:
 
     def serve(pages: dict[str, str]) -> str:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+            def do_GET(self) -> None:
                 body = pages.get(self.path.split("?")[0])
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")

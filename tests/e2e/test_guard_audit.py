@@ -18,7 +18,12 @@ localStorage.setItem("ms_journey_visitor_id", "v-1");
 def audit(db, *args: str) -> subprocess.CompletedProcess[str]:
     env = server_environment(db.url, 0)
     return subprocess.run(
-        [sys.executable, "-m", "governance", "audit", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "governance", "audit", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -30,7 +35,10 @@ def test_our_own_pages_show_no_drift(live_server, db, browser):
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["drift"] is False and report["undeclared"] == [] and report["mismatched"] == []
-    assert report["policy_version"] == 1 and {"kind": "cookie", "name": "ms_access", "match": "exact"} in report["not_seen"]
+    assert (
+        report["policy_version"] == 1
+        and {"kind": "cookie", "name": "ms_access", "match": "exact"} in report["not_seen"]
+    )
 
 
 def test_a_page_setting_an_undeclared_cookie_exits_1_and_names_it(static_site, db, browser):

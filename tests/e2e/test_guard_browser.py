@@ -61,7 +61,10 @@ def test_document_cookie_writes_are_guarded_the_same_way(page, live_server, db):
 
     assert "ms_csrf=token" in cookies and "evil_cookie" not in cookies and "ms_access" not in cookies
     found = browser_violations(db, 2)
-    assert [(v.kind, v.name, v.reason) for v in found] == [("cookie", "evil_cookie", "undeclared"), ("cookie", "ms_access", "http_only")]
+    assert [(v.kind, v.name, v.reason) for v in found] == [
+        ("cookie", "evil_cookie", "undeclared"),
+        ("cookie", "ms_access", "http_only"),
+    ]
 
 
 def test_cookie_store_writes_are_guarded(page, live_server, db):

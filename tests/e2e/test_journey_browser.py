@@ -53,7 +53,10 @@ def storage(page) -> dict:
 
 def test_two_pages_record_views_a_transition_and_the_first_touch_with_only_the_declared_keys(page, live_server, db):
     serve_pages(page, live_server)
-    page.goto(live_server.url_for(f"/e2e/journey/one?{CAMPAIGN}&email=bob%40example.com"), referer="https://news.example.org/post/1")
+    page.goto(
+        live_server.url_for(f"/e2e/journey/one?{CAMPAIGN}&email=bob%40example.com"),
+        referer="https://news.example.org/post/1",
+    )
     page.click("#next")
     page.wait_for_url("**/e2e/journey/two")
     page.evaluate("""() => {
@@ -77,9 +80,18 @@ def test_two_pages_record_views_a_transition_and_the_first_touch_with_only_the_d
     ]
     assert {(e.visitor_id, e.session_id) for e in events} == {(state["visitor"], state["session_id"]["id"])}
     [session] = db.run(lambda s: rows(s, JourneySession))
-    assert (session.ft_referrer, session.ft_source, session.ft_medium, session.ft_campaign) == ("news.example.org", "newsletter", "email", "launch")
-    assert (session.landing_path, session.exit_path, session.page_views) == ("/e2e/journey/one", "/e2e/journey/two/details", 3)
-    assert db.run(lambda s: enforcement.list_violations(s)) == []
+    assert (session.ft_referrer, session.ft_source, session.ft_medium, session.ft_campaign) == (
+        "news.example.org",
+        "newsletter",
+        "email",
+        "launch",
+    )
+    assert (session.landing_path, session.exit_path, session.page_views) == (
+        "/e2e/journey/one",
+        "/e2e/journey/two/details",
+        3,
+    )
+    assert db.run(enforcement.list_violations) == []
 
 
 def test_the_session_rotates_after_30_idle_minutes_and_in_a_fresh_tab_but_the_visitor_stays(page, live_server, db):
@@ -127,7 +139,9 @@ def test_without_storage_the_snippet_does_nothing_and_never_throws(page, live_se
         "Object.defineProperty(window, 'localStorage', {get() { throw new DOMException('denied', 'SecurityError'); }})"
     )
     page.goto(live_server.url_for("/e2e/journey/one"))
-    page.evaluate("() => { history.pushState({}, '', '/e2e/journey/one/next'); journey.step('signup_started'); journey.flush(); }")
+    page.evaluate(
+        "() => { history.pushState({}, '', '/e2e/journey/one/next'); journey.step('signup_started'); journey.flush(); }"
+    )
     page.click("#next")
     page.wait_for_url("**/e2e/journey/two")
 
@@ -136,8 +150,12 @@ def test_without_storage_the_snippet_does_nothing_and_never_throws(page, live_se
 
 
 def test_another_site_embedding_the_snippet_reports_to_the_scripts_own_origin(page, live_server, db, static_site):
-    site = static_site({"/": f"""<!doctype html><html><head><script src="{live_server.url_for('/journey.js')}"></script>
-        </head><body>another MailSetu site</body></html>"""})
+    site = static_site(
+        {
+            "/": f"""<!doctype html><html><head><script src="{live_server.url_for("/journey.js")}"></script>
+        </head><body>another MailSetu site</body></html>"""
+        }
+    )
     page.goto(site + "/?utm_source=partner")
     page.evaluate("() => journey.flush()")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +20,15 @@ from auth.schemas import Principal
 from governance.exports import check_format, export_response
 from governance.settings import Settings
 from tracking.journey import geo, service
-from tracking.journey.schemas import MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, STEP_PATTERN, EventBatch, ErasureResult, IngestResult, JourneyReport
+from tracking.journey.schemas import (
+    MAX_BATCH_BYTES,
+    MAX_EVENTS_PER_BATCH,
+    STEP_PATTERN,
+    ErasureResult,
+    EventBatch,
+    IngestResult,
+    JourneyReport,
+)
 from tracking.journey.urls import ALLOWED_QUERY_KEYS
 
 INGEST_PATH = "/journey/events"
@@ -34,7 +42,11 @@ SNIPPET_CONFIG = {
     "flush_ms": 5_000,
     "step_pattern": STEP_PATTERN,
 }
-SNIPPET = (Path(__file__).parent / "static" / "journey.js").read_text().replace("__JOURNEY_CONFIG__", json.dumps(SNIPPET_CONFIG))
+SNIPPET = (
+    (Path(__file__).parent / "static" / "journey.js")
+    .read_text()
+    .replace("__JOURNEY_CONFIG__", json.dumps(SNIPPET_CONFIG))
+)
 
 
 def opted_out(request: Request) -> bool:
@@ -51,7 +63,9 @@ def journey_script() -> Response[str]:
     )
 
 
-async def ingest_events(request: Request, data: EventBatch, db_session: AsyncSession, settings: Settings) -> IngestResult:
+async def ingest_events(
+    request: Request, data: EventBatch, db_session: AsyncSession, settings: Settings
+) -> IngestResult:
     if opted_out(request):
         return IngestResult(accepted=0)
     peer = request.client.host if request.client else None
@@ -65,7 +79,9 @@ async def ingest_events(request: Request, data: EventBatch, db_session: AsyncSes
 
 def _rate_limit_key(request: Request) -> str:
     settings: Settings = request.app.state["settings"]
-    return geo.client_address(request.client.host if request.client else None, request.headers, settings.trusted_proxies)
+    return geo.client_address(
+        request.client.host if request.client else None, request.headers, settings.trusted_proxies
+    )
 
 
 def ingest_handler(settings: Settings) -> HTTPRouteHandler:
@@ -95,8 +111,12 @@ class JourneyStaffController(Controller):
     async def report(
         self,
         db_session: AsyncSession,
-        start: Annotated[str | None, QueryParameter(name="from", description="ISO date or datetime (default: 30 days before `to`)")] = None,
-        end: Annotated[str | None, QueryParameter(name="to", description="ISO datetime, exclusive; a bare date includes that day")] = None,
+        start: Annotated[
+            str | None, QueryParameter(name="from", description="ISO date or datetime (default: 30 days before `to`)")
+        ] = None,
+        end: Annotated[
+            str | None, QueryParameter(name="to", description="ISO datetime, exclusive; a bare date includes that day")
+        ] = None,
         steps: Annotated[str | None, QueryParameter(description="funnel steps in order, comma-separated")] = None,
         top: Annotated[int, QueryParameter(ge=1, le=100, description="rows per list")] = 10,
         fmt: Annotated[str, QueryParameter(name="format", description="json or csv")] = "json",
@@ -109,12 +129,19 @@ class JourneyStaffController(Controller):
             raise ClientException(str(exc)) from exc
         report: JourneyReport = await service.build_report(db_session, lower, upper, steps=funnel_steps, top=top)
         if fmt == "csv":
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+            stamp = datetime.now(UTC).strftime("%Y%m%d")
             return export_response("csv", service.CSV_COLUMNS, service.report_rows(report), f"journey-report-{stamp}")
         return report
 
-    @delete("/visitors/{visitor_id:str}", guards=[privacy_staff], status_code=HTTP_200_OK, summary="Erase every event of one visitor")
-    async def erase_visitor(self, visitor_id: str, request: Request[Principal, Any, Any], db_session: AsyncSession) -> ErasureResult:
+    @delete(
+        "/visitors/{visitor_id:str}",
+        guards=[privacy_staff],
+        status_code=HTTP_200_OK,
+        summary="Erase every event of one visitor",
+    )
+    async def erase_visitor(
+        self, visitor_id: str, request: Request[Principal, Any, Any], db_session: AsyncSession
+    ) -> ErasureResult:
         try:
             events, sessions = await service.erase_visitor(db_session, visitor_id, actor=request.user.label)
         except service.InvalidInput as exc:

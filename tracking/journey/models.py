@@ -20,7 +20,9 @@ PAGE_TYPES = ("page_view", "transition")  # both show a page: landing and exit p
 
 class JourneyEvent(BigIntBase):
     __tablename__ = "journey_events"
-    __table_args__ = (Index("ix_journey_events_step_occurred_at", "step", "occurred_at"),)  # the funnel reads steps only
+    __table_args__ = (
+        Index("ix_journey_events_step_occurred_at", "step", "occurred_at"),
+    )  # the funnel reads steps only
 
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     visitor_id: Mapped[str] = mapped_column(String(36), index=True)

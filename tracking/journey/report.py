@@ -28,7 +28,9 @@ def _started_in(start: datetime, end: datetime) -> Any:
 
 
 async def _totals(session: AsyncSession, start: datetime, end: datetime) -> tuple[int, int, int]:
-    query = select(func.count(distinct(S.visitor_id)), func.count(), func.coalesce(func.sum(S.page_views), 0)).where(_started_in(start, end))
+    query = select(func.count(distinct(S.visitor_id)), func.count(), func.coalesce(func.sum(S.page_views), 0)).where(
+        _started_in(start, end)
+    )
     visitors, sessions, page_views = (await session.execute(query)).one()
     return visitors, sessions, page_views
 
@@ -48,7 +50,9 @@ async def _top_pages(session: AsyncSession, start: datetime, end: datetime, colu
 async def _attribution(session: AsyncSession, start: datetime, end: datetime, top: int) -> list[Attribution]:
     # No UTM source: the referrer's host says where they came from; neither: direct.
     source = func.coalesce(S.ft_source, S.ft_referrer, literal("(direct)"))
-    medium = func.coalesce(S.ft_medium, case((S.ft_referrer.is_not(None), literal("referral")), else_=literal("(none)")))
+    medium = func.coalesce(
+        S.ft_medium, case((S.ft_referrer.is_not(None), literal("referral")), else_=literal("(none)"))
+    )
     campaign = func.coalesce(S.ft_campaign, literal("(none)"))
     visitors = func.count(distinct(S.visitor_id))
     query = (
@@ -97,14 +101,20 @@ async def _funnel(session: AsyncSession, start: datetime, end: datetime, steps: 
     counts = (await session.execute(select(*reached))).one()
     return [
         FunnelStep(step=step, visitors=count, drop_off=(counts[i - 1] - count) if i else 0)
-        for i, (step, count) in enumerate(zip(steps, counts))
+        for i, (step, count) in enumerate(zip(steps, counts, strict=False))
     ]
 
 
 async def _countries(session: AsyncSession, start: datetime, end: datetime, top: int) -> list[CountryCount]:
     country = func.coalesce(S.country, literal("(unknown)"))
     visitors = func.count(distinct(S.visitor_id))
-    query = select(country, visitors).where(_started_in(start, end)).group_by(country).order_by(visitors.desc(), country).limit(top)
+    query = (
+        select(country, visitors)
+        .where(_started_in(start, end))
+        .group_by(country)
+        .order_by(visitors.desc(), country)
+        .limit(top)
+    )
     return [CountryCount(country=c, visitors=v) for c, v in await session.execute(query)]
 
 
@@ -123,7 +133,9 @@ async def build_report(
         landing_pages=await _top_pages(session, start, end, S.landing_path, top),
         exit_pages=await _top_pages(session, start, end, S.exit_path, top),
         attribution=await _attribution(session, start, end, top),
-        funnel=await _funnel(session, start, end, steps if steps is not None else await _top_steps(session, start, end)),
+        funnel=await _funnel(
+            session, start, end, steps if steps is not None else await _top_steps(session, start, end)
+        ),
         countries=await _countries(session, start, end, top),
     )
 

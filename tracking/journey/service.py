@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -80,7 +80,9 @@ def event_rows(batch: EventBatch, *, received_at: datetime) -> list[dict[str, An
     ]
 
 
-def session_row(batch: EventBatch, events: list[dict[str, Any]], *, country: str | None, region: str | None) -> dict[str, Any]:
+def session_row(
+    batch: EventBatch, events: list[dict[str, Any]], *, country: str | None, region: str | None
+) -> dict[str, Any]:
     """What this batch says about its session: its span, first and last page, page count."""
     pages = [event for event in events if event["event_type"] in PAGE_TYPES]
     return {
@@ -113,11 +115,19 @@ def _upsert_session(dialect: str) -> Any:
         index_elements=[JourneySession.session_id],
         set_={
             "landing_path": case(
-                (and_(new.landing_path.is_not(None), or_(old.landing_path.is_(None), new.started_at < old.started_at)), new.landing_path),
+                (
+                    and_(
+                        new.landing_path.is_not(None), or_(old.landing_path.is_(None), new.started_at < old.started_at)
+                    ),
+                    new.landing_path,
+                ),
                 else_=old.landing_path,
             ),
             "exit_path": case(
-                (and_(new.exit_path.is_not(None), or_(old.exit_path.is_(None), new.ended_at >= old.ended_at)), new.exit_path),
+                (
+                    and_(new.exit_path.is_not(None), or_(old.exit_path.is_(None), new.ended_at >= old.ended_at)),
+                    new.exit_path,
+                ),
                 else_=old.exit_path,
             ),
             "started_at": case((new.started_at < old.started_at, new.started_at), else_=old.started_at),
@@ -130,9 +140,14 @@ def _upsert_session(dialect: str) -> Any:
 
 
 async def record_batch(
-    session: AsyncSession, batch: EventBatch, *, country: str | None = None, region: str | None = None, received_at: datetime | None = None
+    session: AsyncSession,
+    batch: EventBatch,
+    *,
+    country: str | None = None,
+    region: str | None = None,
+    received_at: datetime | None = None,
 ) -> int:
-    events = event_rows(batch, received_at=received_at or datetime.now(timezone.utc))
+    events = event_rows(batch, received_at=received_at or datetime.now(UTC))
     summary = session_row(batch, events, country=country, region=region)
     await session.execute(insert(JourneyEvent), events)
     await session.execute(_upsert_session(session.get_bind().dialect.name), summary)
@@ -156,7 +171,12 @@ async def erase_visitor(session: AsyncSession, visitor_id: str, *, actor: str) -
     events = await _delete(session, delete(JourneyEvent).where(JourneyEvent.visitor_id == visitor_id))
     sessions = await _delete(session, delete(JourneySession).where(JourneySession.visitor_id == visitor_id))
     await audit.record(
-        session, actor=actor, action="journey.erase_visitor", subject=f"journey visitor {visitor_id}", events_deleted=events, sessions_deleted=sessions
+        session,
+        actor=actor,
+        action="journey.erase_visitor",
+        subject=f"journey visitor {visitor_id}",
+        events_deleted=events,
+        sessions_deleted=sessions,
     )
     return events, sessions
 
@@ -167,12 +187,12 @@ def _instant(value: str, name: str) -> tuple[datetime, bool]:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(f"{name} must be an ISO date or datetime, not {value!r}") from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), "T" not in value and " " not in value
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), "T" not in value and " " not in value
 
 
 def report_range(start: str | None, end: str | None, *, now: datetime | None = None) -> tuple[datetime, datetime]:
     """[from, to): `to` defaults to now, `from` to 30 days before; a bare `to` date includes that day."""
-    upper = now or datetime.now(timezone.utc)
+    upper = now or datetime.now(UTC)
     if end:
         upper, is_date = _instant(end, "to")
         upper += timedelta(days=1) if is_date else timedelta()
@@ -197,10 +217,17 @@ def parse_steps(raw: str | None) -> Sequence[str] | None:
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` of the oldest rows older than `cutoff`: events first, then sessions
     that ended before it. Returns how many went."""
-    oldest_events = select(JourneyEvent.id).where(JourneyEvent.occurred_at < cutoff).order_by(JourneyEvent.occurred_at).limit(limit)
+    oldest_events = (
+        select(JourneyEvent.id).where(JourneyEvent.occurred_at < cutoff).order_by(JourneyEvent.occurred_at).limit(limit)
+    )
     purged = await _delete(session, delete(JourneyEvent).where(JourneyEvent.id.in_(oldest_events)))
     if purged < limit:
-        ended = select(JourneySession.id).where(JourneySession.ended_at < cutoff).order_by(JourneySession.ended_at).limit(limit - purged)
+        ended = (
+            select(JourneySession.id)
+            .where(JourneySession.ended_at < cutoff)
+            .order_by(JourneySession.ended_at)
+            .limit(limit - purged)
+        )
         purged += await _delete(session, delete(JourneySession).where(JourneySession.id.in_(ended)))
     return purged
 

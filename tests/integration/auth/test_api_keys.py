@@ -1,11 +1,11 @@
 """API keys for machine clients: shown once, stored hashed, scoped to an account, revocable."""
 
+from litestar.testing import TestClient
 from sqlalchemy import select
 
 from auth.models import Account
-from tests.conftest import base_settings, login
 from governance.app import create_app
-from litestar.testing import TestClient
+from tests.conftest import base_settings, login
 
 
 def test_a_member_creates_a_key_that_is_shown_once_and_stored_hashed(client, db):
@@ -51,7 +51,9 @@ def test_token_in_body_mode_returns_a_bearer_token_usable_without_csrf(db):
     user = db.create_user("member", account="acme")
     app = create_app(base_settings(db.url, token_in_body=True))
     with TestClient(app, base_url="http://testserver.local") as client:
-        token = client.post("/auth/login", json={"email": user["email"], "password": user["password"]}).json()["access_token"]
+        token = client.post("/auth/login", json={"email": user["email"], "password": user["password"]}).json()[
+            "access_token"
+        ]
         client.cookies.clear()
         created = client.post("/api/api-keys/", json={}, headers={"Authorization": f"Bearer {token}"})
 

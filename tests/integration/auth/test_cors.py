@@ -11,7 +11,11 @@ DASHBOARD = "https://app.mailssetu.in"
 def preflight(client, origin):
     return client.options(
         "/auth/me",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-csrf-token"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-csrf-token",
+        },
     )
 
 

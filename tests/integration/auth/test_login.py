@@ -11,7 +11,7 @@ def set_cookies(response) -> dict[str, SimpleCookie]:
     cookies = {}
     for header in response.headers.get_list("set-cookie"):
         parsed = SimpleCookie(header)
-        cookies.update({name: morsel for name, morsel in parsed.items()})
+        cookies.update(dict(parsed.items()))
     return cookies
 
 

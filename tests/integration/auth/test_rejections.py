@@ -4,7 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -16,8 +16,14 @@ SECRET = base_settings("sqlite://").jwt_secret
 
 
 def claims(user, **overrides):
-    now = datetime.now(timezone.utc)
-    payload = {"sub": str(user["id"]), "jti": "a" * 32, "roles": ["auditor"], "iat": now, "exp": now + timedelta(hours=1)}
+    now = datetime.now(UTC)
+    payload = {
+        "sub": str(user["id"]),
+        "jti": "a" * 32,
+        "roles": ["auditor"],
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
     payload.update(overrides)
     return payload
 
@@ -36,13 +42,15 @@ def test_a_well_formed_token_is_accepted(client, auditor):
 
 
 def test_an_expired_token_is_rejected(client, auditor):
-    past = datetime.now(timezone.utc) - timedelta(minutes=5)
+    past = datetime.now(UTC) - timedelta(minutes=5)
     token = jwt.encode(claims(auditor, exp=past, iat=past - timedelta(hours=1)), SECRET, algorithm="HS256")
     assert me_with(client, token).status_code == 401
 
 
 def test_a_token_signed_with_another_key_is_rejected(client, auditor):
-    assert me_with(client, jwt.encode(claims(auditor), "another-secret-" + "q" * 32, algorithm="HS256")).status_code == 401
+    assert (
+        me_with(client, jwt.encode(claims(auditor), "another-secret-" + "q" * 32, algorithm="HS256")).status_code == 401
+    )
 
 
 def test_an_unsigned_alg_none_token_is_rejected(client, auditor):
@@ -156,7 +164,10 @@ def test_wrong_password_and_unknown_email_fail_alike(client, db, monkeypatch):
 def test_repeated_failed_logins_are_rate_limited(client, db):
     user = db.create_user("auditor")
     for _ in range(5):
-        assert client.post("/auth/login", json={"email": user["email"], "password": "guess-guess-guess"}).status_code == 401
+        assert (
+            client.post("/auth/login", json={"email": user["email"], "password": "guess-guess-guess"}).status_code
+            == 401
+        )
 
     blocked = client.post("/auth/login", json={"email": user["email"], "password": PASSWORD})
 

@@ -19,7 +19,7 @@ THIRTY_DAYS = 30 * 24 * 3600
 
 
 def _lax(key: str, **extra: Any) -> Cookie:
-    values: dict[str, Any] = dict(key=key, value="v", path="/", samesite="lax", max_age=THIRTY_DAYS)
+    values: dict[str, Any] = {"key": key, "value": "v", "path": "/", "samesite": "lax", "max_age": THIRTY_DAYS}
     values.update(extra)
     return Cookie(**values)
 
@@ -94,7 +94,7 @@ def guarded(db: Database) -> Iterator[Callable[..., TestClient]]:
 def recorded(client: TestClient, db: Database) -> list[Any]:
     """The violations recorded so far (after the recorder has written its queue)."""
     client.blocking_portal.call(client.app.state["violation_recorder"].flush)
-    return db.run(lambda session: service.list_violations(session))
+    return db.run(service.list_violations)
 
 
 def set_cookie_names(response: Any) -> list[str]:

@@ -1,22 +1,30 @@
 """allowlist.json, guard.js, browser reports and the violation log."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from governance import audit
 from governance.enforcement import service
 from governance.enforcement.schemas import ViolationReport
 
-REPORT = {"kind": "local_storage", "name": "evil", "page": "https://mailssetu.in/pricing?email=a@b.in#x", "mode": "enforce", "user_agent": "Chromium"}
+REPORT = {
+    "kind": "local_storage",
+    "name": "evil",
+    "page": "https://mailssetu.in/pricing?email=a@b.in#x",
+    "mode": "enforce",
+    "user_agent": "Chromium",
+}
 
 
 def beacon(client, body, **headers):
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return client.post("/governance/violations", content=data, headers={"Content-Type": "text/plain;charset=UTF-8", **headers})
+    return client.post(
+        "/governance/violations", content=data, headers={"Content-Type": "text/plain;charset=UTF-8", **headers}
+    )
 
 
 def violations(db):
-    return db.run(lambda session: service.list_violations(session))
+    return db.run(service.list_violations)
 
 
 def test_allowlist_is_compact_and_cacheable(client, db):
@@ -27,7 +35,15 @@ def test_allowlist_is_compact_and_cacheable(client, db):
     doc = response.json()
     assert doc["policy_version"] == 1 and doc["mode"] == "enforce"
     access = next(c for c in doc["cookie"] if c["name"] == "ms_access")
-    assert access == {"name": "ms_access", "match": "exact", "duration": "seconds", "max_age": 2592000, "http_only": True, "same_site": "lax", "path": "/"}
+    assert access == {
+        "name": "ms_access",
+        "match": "exact",
+        "duration": "seconds",
+        "max_age": 2592000,
+        "http_only": True,
+        "same_site": "lax",
+        "path": "/",
+    }
     assert {item["name"] for item in doc["local_storage"]} >= {"ms_journey_visitor_id"}
 
 
@@ -51,8 +67,16 @@ def test_a_browser_report_is_stored_without_query_string_or_fragment(client, db)
     assert beacon(client, REPORT).status_code == 204
 
     [stored] = violations(db)
-    assert (stored.source, stored.kind, stored.name, stored.mode, stored.reason) == ("browser", "local_storage", "evil", "enforce", "undeclared")
-    assert stored.page == "https://mailssetu.in/pricing" and stored.user_agent == "Chromium" and stored.policy_version == 1
+    assert (stored.source, stored.kind, stored.name, stored.mode, stored.reason) == (
+        "browser",
+        "local_storage",
+        "evil",
+        "enforce",
+        "undeclared",
+    )
+    assert (
+        stored.page == "https://mailssetu.in/pricing" and stored.user_agent == "Chromium" and stored.policy_version == 1
+    )
 
 
 def test_repeated_browser_reports_are_one_row_with_a_count(client, db):
@@ -100,7 +124,16 @@ def test_auditors_filter_the_log(client, db, login_as):
 
 
 def test_auditors_export_the_log_as_csv_and_the_export_is_audited(client, db, login_as):
-    db.run(lambda s: service.record(s, [ViolationReport(source="server", kind="cookie", name="=evil", reason="undeclared", mode="enforce", page="/")]))
+    db.run(
+        lambda s: service.record(
+            s,
+            [
+                ViolationReport(
+                    source="server", kind="cookie", name="=evil", reason="undeclared", mode="enforce", page="/"
+                )
+            ],
+        )
+    )
     login_as("auditor")
 
     response = client.get("/api/violations", params={"format": "csv"})
@@ -112,9 +145,22 @@ def test_auditors_export_the_log_as_csv_and_the_export_is_audited(client, db, lo
 
 
 def test_purge_deletes_up_to_the_limit_of_rows_older_than_the_cutoff(db):
-    now = datetime.now(timezone.utc)
-    old = [ViolationReport(source="server", kind="cookie", name=f"old{i}", reason="undeclared", mode="enforce", page="/", occurred_at=now - timedelta(days=400)) for i in range(3)]
-    fresh = ViolationReport(source="server", kind="cookie", name="fresh", reason="undeclared", mode="enforce", page="/", occurred_at=now)
+    now = datetime.now(UTC)
+    old = [
+        ViolationReport(
+            source="server",
+            kind="cookie",
+            name=f"old{i}",
+            reason="undeclared",
+            mode="enforce",
+            page="/",
+            occurred_at=now - timedelta(days=400),
+        )
+        for i in range(3)
+    ]
+    fresh = ViolationReport(
+        source="server", kind="cookie", name="fresh", reason="undeclared", mode="enforce", page="/", occurred_at=now
+    )
     db.run(lambda s: service.record(s, [*old, fresh]))
     cutoff = now - timedelta(days=365)
 

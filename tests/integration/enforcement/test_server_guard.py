@@ -89,4 +89,4 @@ def test_violations_queued_at_shutdown_are_written(db):
     with TestClient(app_with_test_routes(db), base_url="http://testserver.local") as client:
         client.get("/test/undeclared")
 
-    assert [v.name for v in db.run(lambda s: service.list_violations(s))] == ["evil"]
+    assert [v.name for v in db.run(service.list_violations)] == ["evil"]

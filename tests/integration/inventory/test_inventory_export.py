@@ -32,7 +32,12 @@ def test_auditors_export_csv_with_one_row_per_declaration(client, login_as, role
     rows = parse_csv(response.text)
     assert list(rows[0]) == list(COLUMNS)
     access = next(r for r in rows if r["name"] == "ms_access")
-    assert (access["kind"], access["http_only"], access["same_site"], access["duration_seconds"]) == ("cookie", "true", "lax", "2592000")
+    assert (access["kind"], access["http_only"], access["same_site"], access["duration_seconds"]) == (
+        "cookie",
+        "true",
+        "lax",
+        "2592000",
+    )
     assert {r["policy_version"] for r in rows} == {"1"} and len(rows) == 6
     assert {r["effective_from"] for r in rows} == {"2026-04-17T00:00:00+00:00"}
 
@@ -49,7 +54,7 @@ def test_json_export_and_every_export_is_audited(client, db, login_as):
 def test_cells_a_spreadsheet_would_run_as_formulas_are_escaped(client, login_as):
     headers = login_as("privacy_staff")
     draft = start_draft(client, headers)
-    risky = {**THEME_COOKIE, "purpose": "=HYPERLINK(\"http://evil.example\")"}
+    risky = {**THEME_COOKIE, "purpose": '=HYPERLINK("http://evil.example")'}
     client.patch(f"/api/policy/drafts/{draft['id']}", json={"upsert_declarations": [risky]}, headers=headers)
     assert publish(client, headers, draft["id"]).status_code == 201
 

@@ -15,7 +15,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def batch(*events: dict[str, Any], visitor_id: str | None = None, session_id: str | None = None, **fields: Any) -> dict[str, Any]:
+def batch(
+    *events: dict[str, Any], visitor_id: str | None = None, session_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
     return {
         "visitor_id": visitor_id or new_id(),
         "session_id": session_id or new_id(),

@@ -37,14 +37,29 @@ def test_a_batch_is_stored_without_auth_and_with_its_first_touch(client, db):
     assert {(e.visitor_id, e.session_id) for e in events} == {(body["visitor_id"], body["session_id"])}
     assert events[0].occurred_at < events[1].occurred_at
     [session] = stored_sessions(db)
-    assert (session.session_id, session.landing_path, session.exit_path, session.page_views) == (body["session_id"], "/", "/pricing", 2)
+    assert (session.session_id, session.landing_path, session.exit_path, session.page_views) == (
+        body["session_id"],
+        "/",
+        "/pricing",
+        2,
+    )
     assert (session.ft_referrer, session.ft_source, session.ft_campaign) == ("news.example.org", "nl", "launch")
 
 
 def test_later_batches_of_a_session_move_its_exit_page_and_keep_its_first_touch(client, db):
     visitor, session_id = new_id(), new_id()
-    first = batch({"type": "page_view", "url": "/", "age_ms": 10}, visitor_id=visitor, session_id=session_id, first_touch={"utm_source": "nl"})
-    later = batch({"type": "transition", "url": "/docs", "from_url": "/"}, visitor_id=visitor, session_id=session_id, first_touch={"utm_source": "other"})
+    first = batch(
+        {"type": "page_view", "url": "/", "age_ms": 10},
+        visitor_id=visitor,
+        session_id=session_id,
+        first_touch={"utm_source": "nl"},
+    )
+    later = batch(
+        {"type": "transition", "url": "/docs", "from_url": "/"},
+        visitor_id=visitor,
+        session_id=session_id,
+        first_touch={"utm_source": "other"},
+    )
     steps_only = batch({"type": "step", "url": "/docs", "step": "docs_read"}, visitor_id=visitor, session_id=session_id)
     for body in (first, later, steps_only):
         assert client.post("/journey/events", json=body).status_code == 202
@@ -55,7 +70,9 @@ def test_later_batches_of_a_session_move_its_exit_page_and_keep_its_first_touch(
 
 
 def test_the_snippets_text_plain_beacon_is_accepted(client, db):
-    response = client.post("/journey/events", content=json.dumps(batch()), headers={"Content-Type": "text/plain;charset=UTF-8"})
+    response = client.post(
+        "/journey/events", content=json.dumps(batch()), headers={"Content-Type": "text/plain;charset=UTF-8"}
+    )
     assert response.status_code == 202
     assert len(stored_events(db)) == 1
 
@@ -64,7 +81,9 @@ def test_query_parameters_other_than_utm_are_never_stored(client, db):
     url = "https://mailssetu.in/reset?email=bob%40example.com&token=s3cr3t&utm_medium=email&next=/x"
     response = client.post(
         "/journey/events",
-        json=batch({"type": "page_view", "url": url}, {"type": "transition", "url": "/done?session=abc", "from_url": url}),
+        json=batch(
+            {"type": "page_view", "url": url}, {"type": "transition", "url": "/done?session=abc", "from_url": url}
+        ),
     )
     assert response.status_code == 202
     first, second = stored_events(db)
@@ -81,7 +100,10 @@ def test_query_parameters_other_than_utm_are_never_stored(client, db):
         (batch(visitor_id="not-an-id"), "visitor_id"),
         (batch({"type": "page_view", "url": "/"}, {"type": "click", "url": "/"}), "events[1].type"),
         (batch({"type": "page_view", "url": "/"}, {"type": "step", "url": "/"}), "events[1].step"),
-        (batch({"type": "page_view", "url": "/"}, {"type": "page_view", "url": "javascript:alert(1)"}), "events[1].url"),
+        (
+            batch({"type": "page_view", "url": "/"}, {"type": "page_view", "url": "javascript:alert(1)"}),
+            "events[1].url",
+        ),
         (batch({"type": "page_view", "url": "/", "ip": "203.0.113.9"}), "ip"),
         (batch(*[{"type": "page_view", "url": "/"}] * 51), "events"),
         (batch(first_touch={"referrer": "javascript:alert(1)"}), "first_touch.referrer"),

@@ -1,6 +1,6 @@
 """Report figures on a small data set whose answers are worked out by hand."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -10,7 +10,7 @@ from tests.integration.journey.helpers import batch, new_id, stored_events, stor
 from tracking.journey import service
 from tracking.journey.schemas import EventBatch
 
-DAY = datetime(2026, 11, 10, 9, 0, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 A, B, C, D = (new_id() for _ in range(4))
 NEWSLETTER = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "launch"}
 
@@ -25,9 +25,25 @@ def step(name, url="/signup"):
 
 # (visitor, minutes after DAY, country, first touch, events) — one session each.
 SESSIONS = [
-    (A, 0, "IN", NEWSLETTER, [*pages("/?utm_source=newsletter", "/pricing"), step("signup_started"),
-                              {"type": "transition", "url": "/signup/details", "from_url": "/pricing"}, step("signup_completed")]),
-    (B, 10, "DE", {"referrer": "https://news.example.org/post/1"}, [*pages("/pricing"), step("signup_started"), *pages("/docs")]),
+    (
+        A,
+        0,
+        "IN",
+        NEWSLETTER,
+        [
+            *pages("/?utm_source=newsletter", "/pricing"),
+            step("signup_started"),
+            {"type": "transition", "url": "/signup/details", "from_url": "/pricing"},
+            step("signup_completed"),
+        ],
+    ),
+    (
+        B,
+        10,
+        "DE",
+        {"referrer": "https://news.example.org/post/1"},
+        [*pages("/pricing"), step("signup_started"), *pages("/docs")],
+    ),
     (C, 20, None, {}, pages("/")),
     (C, 120, None, {}, [*pages("/docs"), step("signup_completed", "/docs")]),  # completed, never started
     (D, 60 * 24 * 5, "FR", {}, pages("/outside-the-range")),
@@ -37,9 +53,11 @@ SESSIONS = [
 async def seed(session):
     for visitor, minutes, country, first_touch, events in SESSIONS:
         body = batch(*(dict(event) for event in events), visitor_id=visitor, first_touch=first_touch)
-        for age, event in zip(range(len(events) - 1, -1, -1), body["events"]):
+        for age, event in zip(range(len(events) - 1, -1, -1), body["events"], strict=False):
             event["age_ms"] = age * 1000  # a second apart, in order
-        await service.record_batch(session, msgspec.convert(body, EventBatch), country=country, received_at=DAY + timedelta(minutes=minutes))
+        await service.record_batch(
+            session, msgspec.convert(body, EventBatch), country=country, received_at=DAY + timedelta(minutes=minutes)
+        )
 
 
 @pytest.fixture
@@ -64,8 +82,16 @@ def test_the_report_counts_visitors_sessions_and_page_views(client, login_as, se
 def test_landing_and_exit_pages_are_the_first_and_last_page_of_each_session(client, login_as, seeded):
     login_as("auditor")
     figures = report(client)
-    assert figures["landing_pages"] == [{"path": "/", "sessions": 2}, {"path": "/docs", "sessions": 1}, {"path": "/pricing", "sessions": 1}]
-    assert figures["exit_pages"] == [{"path": "/docs", "sessions": 2}, {"path": "/", "sessions": 1}, {"path": "/signup/details", "sessions": 1}]
+    assert figures["landing_pages"] == [
+        {"path": "/", "sessions": 2},
+        {"path": "/docs", "sessions": 1},
+        {"path": "/pricing", "sessions": 1},
+    ]
+    assert figures["exit_pages"] == [
+        {"path": "/docs", "sessions": 2},
+        {"path": "/", "sessions": 1},
+        {"path": "/signup/details", "sessions": 1},
+    ]
 
 
 def test_first_touch_attribution_falls_back_to_the_referrer_then_direct(client, login_as, seeded):
@@ -108,7 +134,10 @@ def test_top_limits_every_list(client, login_as, seeded):
 
 def test_the_report_exports_as_csv(client, login_as, seeded):
     login_as("auditor")
-    response = client.get("/api/journey/report", params={"from": "2026-11-10", "to": "2026-11-10", "format": "csv", "steps": "signup_started,signup_completed"})
+    response = client.get(
+        "/api/journey/report",
+        params={"from": "2026-11-10", "to": "2026-11-10", "format": "csv", "steps": "signup_started,signup_completed"},
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     lines = response.text.lstrip("\ufeff").splitlines()
@@ -126,7 +155,14 @@ def test_an_empty_range_gives_zeros(client, login_as, seeded):
     assert (figures["visitors"], figures["landing_pages"], figures["funnel"]) == (0, [], [])
 
 
-@pytest.mark.parametrize(("params", "message"), [({"from": "soon"}, "from must be"), ({"from": "2026-11-10", "to": "2026-11-01"}, "before"), ({"format": "xml"}, "format")])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"from": "soon"}, "from must be"),
+        ({"from": "2026-11-10", "to": "2026-11-01"}, "before"),
+        ({"format": "xml"}, "format"),
+    ],
+)
 def test_bad_report_parameters_are_a_400(client, login_as, db, params, message):
     login_as("auditor")
     response = client.get("/api/journey/report", params=params)

@@ -17,18 +17,24 @@ THEME_COOKIE: dict[str, Any] = {
 }
 
 
-def start_draft(client, headers: dict[str, str], **body: Any) -> dict[str, Any]:  # noqa: ANN001
-    response = client.post("/api/policy/drafts", json={"change_summary": "Adds the theme cookie.", "material": True, **body}, headers=headers)
+def start_draft(client, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/policy/drafts",
+        json={"change_summary": "Adds the theme cookie.", "material": True, **body},
+        headers=headers,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def publish(client, headers: dict[str, str], draft_id: str, **body: Any):  # noqa: ANN001, ANN201
+def publish(client, headers: dict[str, str], draft_id: str, **body: Any):
     return client.post(f"/api/policy/drafts/{draft_id}/publish", json=body, headers=headers)
 
 
-def draft_with_theme_cookie(client, headers: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
+def draft_with_theme_cookie(client, headers: dict[str, str]) -> dict[str, Any]:
     draft = start_draft(client, headers)
-    response = client.patch(f"/api/policy/drafts/{draft['id']}", json={"upsert_declarations": [THEME_COOKIE]}, headers=headers)
+    response = client.patch(
+        f"/api/policy/drafts/{draft['id']}", json={"upsert_declarations": [THEME_COOKIE]}, headers=headers
+    )
     assert response.status_code == 200, response.text
     return response.json()

@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 BLOCKS = {"h1", "h2", "h3", "h4", "p", "li", "tr"}
 
 
-def _text(node) -> str:  # noqa: ANN001
+def _text(node) -> str:
     return re.sub(r"\s+", " ", node.text(deep=True)).strip()
 
 
@@ -31,4 +31,8 @@ def page_lines(html: str) -> list[str]:
 
 def seed_lines(text: str) -> list[str]:
     """The seed's lines that carry content (not blank, not a Markdown table rule)."""
-    return [line.strip() for line in text.splitlines() if line.strip() and not re.fullmatch(r"\|(\s*-+\s*\|)+", line.strip())]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not re.fullmatch(r"\|(\s*-+\s*\|)+", line.strip())
+    ]

@@ -64,7 +64,9 @@ def test_a_stale_revision_is_a_409(client, login_as):
     headers = login_as("privacy_staff")
     draft = draft_with_theme_cookie(client, headers)
 
-    response = client.patch(f"/api/policy/drafts/{draft['id']}", json={"title": "x", "expected_revision": 1}, headers=headers)
+    response = client.patch(
+        f"/api/policy/drafts/{draft['id']}", json={"title": "x", "expected_revision": 1}, headers=headers
+    )
 
     assert response.status_code == 409
     assert "revision" in response.json()["detail"]
@@ -79,7 +81,12 @@ def test_invalid_declarations_are_a_422_listing_every_problem(client, login_as):
         {**THEME_COOKIE, "name": "ms_bad_duration", "duration": {"kind": "seconds", "text": "a while"}},
         {**THEME_COOKIE, "name": "ms_cross", "same_site": "none"},
     ]
-    assert client.patch(f"/api/policy/drafts/{draft['id']}", json={"upsert_declarations": bad}, headers=headers).status_code == 200
+    assert (
+        client.patch(
+            f"/api/policy/drafts/{draft['id']}", json={"upsert_declarations": bad}, headers=headers
+        ).status_code
+        == 200
+    )
 
     validated = client.post(f"/api/policy/drafts/{draft['id']}/validate", headers=headers).json()["problems"]
     response = publish(client, headers, draft["id"])
@@ -164,7 +171,7 @@ def test_a_date_in_the_past_cannot_be_published(client, login_as):
 
 def test_concurrent_publishes_get_distinct_numbers_or_a_conflict(client, db):
     client.get("/cookie-policy")  # the app has seeded version 1
-    drafts = [db.run(lambda s: _new_draft(s)) for _ in range(3)]
+    drafts = [db.run(_new_draft) for _ in range(3)]
 
     outcomes = asyncio.run(_publish_all(db.url, [*drafts, drafts[0]]))  # the first draft twice
 

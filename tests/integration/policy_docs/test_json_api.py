@@ -43,7 +43,9 @@ def test_diff_lists_declarations_field_by_field_and_sections(client, login_as):
             ],
         }
     ]
-    assert diff["sections"] == [{"id": "what-are-cookies", "heading": "1. What Are Cookies?", "change": "changed", "fields": ["body"]}]
+    assert diff["sections"] == [
+        {"id": "what-are-cookies", "heading": "1. What Are Cookies?", "change": "changed", "fields": ["body"]}
+    ]
 
 
 def test_diff_of_an_unknown_version_is_a_404(client):

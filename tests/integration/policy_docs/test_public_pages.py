@@ -1,5 +1,6 @@
 """The public pages: accessible, self-contained, cookie-free, cached with ETag/Last-Modified."""
 
+import itertools
 import re
 
 from selectolax.lexbor import LexborHTMLParser
@@ -22,7 +23,7 @@ def test_the_page_is_accessible_html(client):
     assert tree.css_first('meta[name="viewport"]') is not None
     levels = [int(node.tag[1]) for node in tree.css("main h1, main h2, main h3, main h4")]
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), f"a heading level is skipped: {levels}"
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), f"a heading level is skipped: {levels}"
     assert all(th.attributes.get("scope") in {"col", "row"} for th in tree.css("th"))
     assert len(tree.css("table")) == 2
 
@@ -78,7 +79,12 @@ def test_before_the_first_version_nothing_was_in_force(client):
 
 def test_the_history_lists_versions_with_their_summaries(client, login_as):
     headers = login_as("privacy_staff")
-    assert publish(client, headers, draft_with_theme_cookie(client, headers)["id"], change_summary="Adds the theme cookie.").status_code == 201
+    assert (
+        publish(
+            client, headers, draft_with_theme_cookie(client, headers)["id"], change_summary="Adds the theme cookie."
+        ).status_code
+        == 201
+    )
 
     tree = LexborHTMLParser(client.get("/cookie-policy/versions").text)
 

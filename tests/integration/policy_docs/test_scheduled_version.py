@@ -1,6 +1,6 @@
 """Done when: version 2, published with an effective date in the future, takes over exactly then."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
@@ -9,17 +9,17 @@ from tests.integration.policy_docs.helpers import draft_with_theme_cookie, publi
 # Times relative to the real clock: session JWTs are checked (Litestar's token module, PyJWT) on real
 # time (freezegun ignores both: msgspec caches the token's `datetime` type, and a FakeDatetime
 # would then fail to decode), so a token issued under the frozen clock must not be "from the future".
-PUBLISHED_AT = datetime.now(timezone.utc).replace(microsecond=0)
+PUBLISHED_AT = datetime.now(UTC).replace(microsecond=0)
 SWITCH = PUBLISHED_AT + timedelta(hours=3)
 JUST_BEFORE = SWITCH - timedelta(microseconds=1)
 REAL_TIME_FOR = ["litestar.security.jwt.token", "jwt"]
 
 
-def frozen_at(moment: datetime):  # noqa: ANN201
+def frozen_at(moment: datetime):
     return freeze_time(moment, real_asyncio=True, ignore=REAL_TIME_FOR)
 
 
-def what_is_in_force(client) -> tuple[bool, int, set[str]]:  # noqa: ANN001
+def what_is_in_force(client) -> tuple[bool, int, set[str]]:
     """(page mentions ms_theme, /api/policy/current number, inventory names)."""
     page = client.get("/cookie-policy")
     current = client.get("/api/policy/current")
@@ -36,7 +36,18 @@ def test_a_scheduled_version_switches_page_api_and_inventory_at_its_instant(clie
         assert response.status_code == 201, response.text
         assert response.json()["number"] == 2
 
-        assert what_is_in_force(client) == (False, 1, {"ms_access", "ms_csrf", "__next_locale", "ms_journey_visitor_id", "ms_journey_session_id", "ms_journey_first_touch"})
+        assert what_is_in_force(client) == (
+            False,
+            1,
+            {
+                "ms_access",
+                "ms_csrf",
+                "__next_locale",
+                "ms_journey_visitor_id",
+                "ms_journey_session_id",
+                "ms_journey_first_touch",
+            },
+        )
 
         clock.move_to(JUST_BEFORE)
         on_page, number, names = what_is_in_force(client)

@@ -1,13 +1,13 @@
 """The service on a real database: seeding once, the version in force, the next change."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from governance.db import standalone_session
 from policy_docs import service
 from policy_docs.schemas import DraftCreate, PublishRequest
 
-V1_START = datetime(2026, 4, 17, tzinfo=timezone.utc)
+V1_START = datetime(2026, 4, 17, tzinfo=UTC)
 
 
 async def _seed_from_two_instances(url: str) -> list[bool]:

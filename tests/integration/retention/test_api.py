@@ -1,6 +1,6 @@
 """`GET|PUT /api/retention` and `GET|POST /api/retention/runs`."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -93,8 +93,8 @@ def test_members_see_nothing_of_retention(client, login_as):
 
 
 def test_run_now_purges_and_the_run_is_listed(client, login_as, db):
-    expired = datetime.now(timezone.utc) - period("violations") - timedelta(days=1)
-    seed(db, "violations", expired, datetime.now(timezone.utc))
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", expired, datetime.now(UTC))
     csrf = login_as("privacy_staff")
 
     created = client.post("/api/retention/runs", headers=csrf)

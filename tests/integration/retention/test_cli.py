@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -15,8 +15,8 @@ from tests.integration.retention.seed import count, period, seed
 @pytest.fixture
 def cli_env(db, monkeypatch):
     monkeypatch.setenv("MS_DATABASE_URL", db.url)
-    expired = datetime.now(timezone.utc) - period("violations") - timedelta(days=1)
-    seed(db, "violations", expired, expired, datetime.now(timezone.utc))
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", expired, expired, datetime.now(UTC))
     return db
 
 
@@ -42,7 +42,12 @@ def test_purge_deletes_and_reports_the_run(cli_env):
 def test_purge_and_scheduler_are_commands_of_python_m_governance(db):
     env = {**os.environ, "MS_DATABASE_URL": db.url}
 
-    helps = [subprocess.run([sys.executable, "-m", "governance", name, "--help"], env=env, capture_output=True, text=True, timeout=60) for name in ("purge", "scheduler")]
+    helps = [
+        subprocess.run(
+            [sys.executable, "-m", "governance", name, "--help"], env=env, capture_output=True, text=True, timeout=60
+        )
+        for name in ("purge", "scheduler")
+    ]
 
     assert [h.returncode for h in helps] == [0, 0], [h.stderr for h in helps]
     assert "--dry-run" in helps[0].stdout and "MS_PURGE_AT_UTC" in helps[1].stdout
@@ -52,7 +57,9 @@ def test_the_scheduler_runs_alone_until_it_is_told_to_stop(db):
     import signal
 
     env = {**os.environ, "MS_DATABASE_URL": db.url, "MS_PURGE_AT_UTC": "04:30"}
-    process = subprocess.Popen([sys.executable, "-m", "governance", "scheduler"], env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "governance", "scheduler"], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         start_up: list[str] = []
         while len(start_up) < 40 and not any("Scheduler started" in line for line in start_up):

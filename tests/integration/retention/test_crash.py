@@ -2,7 +2,7 @@
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from governance.retention.models import PurgeRun
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_purge_killed_midway_is_completed_by_the_rerun(db):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expired = now - period("login_failures") - timedelta(days=1)
     seed(db, "login_failures", *[expired - timedelta(minutes=n) for n in range(9)], now)
 
@@ -21,13 +21,13 @@ def test_a_purge_killed_midway_is_completed_by_the_rerun(db):
     )
 
     assert killed.returncode == 9
-    [doomed] = db.run(lambda s: _runs(s))
+    [doomed] = db.run(_runs)
     assert doomed.status == "running" and doomed.deleted["login_failures"] == 4  # two batches of 2, committed
     assert count(db, "login_failures") == 6
 
     rerun = purge(db)
 
-    doomed_after, rerun_after = db.run(lambda s: _runs(s))
+    doomed_after, rerun_after = db.run(_runs)
     assert doomed_after.status == "succeeded" and doomed_after.resumed == 1
     assert doomed_after.deleted["login_failures"] == 9  # every expired row counted exactly once
     assert rerun_after.id == rerun.id and rerun.deleted["login_failures"] == 0

@@ -1,6 +1,6 @@
 """PostgreSQL: event tables partitioned by month; a purge drops whole expired months."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -28,9 +28,21 @@ def run_sync(db, work):
 def probe(pg):
     """A plain table shaped like the event tables (BigInt id, indexed occurred_at), with rows."""
     pg.run(lambda s: s.execute(text(f"DROP TABLE IF EXISTS {PROBE} CASCADE")))
-    pg.run(lambda s: s.execute(text(f"CREATE TABLE {PROBE} (id BIGSERIAL CONSTRAINT pk_{PROBE} PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL, note TEXT)")))
+    pg.run(
+        lambda s: s.execute(
+            text(
+                f"CREATE TABLE {PROBE} (id BIGSERIAL CONSTRAINT pk_{PROBE} PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL, note TEXT)"
+            )
+        )
+    )
     pg.run(lambda s: s.execute(text(f"CREATE INDEX ix_{PROBE}_occurred_at ON {PROBE} (occurred_at)")))
-    pg.run(lambda s: s.execute(text(f"INSERT INTO {PROBE} (occurred_at, note) VALUES ('2026-04-03Z', 'april'), ('2026-06-01Z', 'june'), ('2019-01-01Z', 'ancient')")))
+    pg.run(
+        lambda s: s.execute(
+            text(
+                f"INSERT INTO {PROBE} (occurred_at, note) VALUES ('2026-04-03Z', 'april'), ('2026-06-01Z', 'june'), ('2019-01-01Z', 'ancient')"
+            )
+        )
+    )
     yield pg
     pg.run(lambda s: s.execute(text(f"DROP TABLE IF EXISTS {PROBE} CASCADE")))
 
@@ -58,7 +70,9 @@ def test_a_month_created_late_takes_its_rows_out_of_the_default_partition(probe)
     probe.run(lambda s: s.execute(text(f"INSERT INTO {PROBE} (occurred_at, note) VALUES ('2026-12-24Z', 'late')")))
     assert partition_of(probe, "late") == f"{PROBE}_default"
 
-    created = run_sync(probe, lambda c: partitions.ensure_partitions(c, PROBE, "occurred_at", datetime(2026, 12, 1, tzinfo=timezone.utc)))
+    created = run_sync(
+        probe, lambda c: partitions.ensure_partitions(c, PROBE, "occurred_at", datetime(2026, 12, 1, tzinfo=UTC))
+    )
 
     assert created == [f"{PROBE}_p202612", f"{PROBE}_p202701", f"{PROBE}_p202702", f"{PROBE}_p202703"]
     assert partition_of(probe, "late") == f"{PROBE}_p202612"
@@ -66,7 +80,7 @@ def test_a_month_created_late_takes_its_rows_out_of_the_default_partition(probe)
 
 def test_only_months_entirely_before_the_cutoff_are_expired(probe):
     run_sync(probe, lambda c: partitions.convert_to_partitioned(c, PROBE, "occurred_at", T0))
-    cutoff = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    cutoff = datetime(2026, 5, 1, tzinfo=UTC)
 
     expired = run_sync(probe, lambda c: partitions.expired_partitions(c, PROBE, cutoff))
     dropped_rows = run_sync(probe, lambda c: partitions.drop_partition(c, f"{PROBE}_p202604"))
@@ -95,7 +109,7 @@ def test_a_purge_drops_expired_months_and_deletes_the_rest_row_by_row(pg):
     cutoff = T0 - period("journey_events")  # 2025-05-16 12:00
     for month in (date(2025, 2, 1), date(2025, 5, 1)):  # months of a table live for over a year
         run_sync(pg, lambda c, m=month: partitions.create_month_partition(c, "journey_events", "occurred_at", m))
-    whole_month_expired = [datetime(2025, 2, day, tzinfo=timezone.utc) for day in (3, 14)]
+    whole_month_expired = [datetime(2025, 2, day, tzinfo=UTC) for day in (3, 14)]
     partly_expired_month = [cutoff - timedelta(days=3), cutoff + timedelta(days=3)]
     seed(pg, "journey_events", *whole_month_expired, *partly_expired_month, T0 - timedelta(days=10))
 

@@ -79,7 +79,7 @@ def test_dry_run_counts_what_would_go_and_deletes_nothing(db):
     with freeze_time(T0, real_asyncio=True):
         previews = db.run(service.preview)
 
-    assert {p.name: p.rows for p in previews} == {name: 2 for name in data_classes()}
+    assert {p.name: p.rows for p in previews} == dict.fromkeys(data_classes(), 2)
     assert all(count(db, name) == 3 for name in data_classes())
     assert db.scalar("SELECT count(*) FROM purge_runs WHERE actor <> 'seed'") == 0
 
@@ -121,8 +121,15 @@ def test_a_run_abandoned_by_a_crash_is_finished_with_its_own_cutoffs(db):
         from governance.retention.models import PurgeRun
 
         run = PurgeRun(
-            slot="2026-06-15T03:00Z", trigger="scheduled", actor="scheduler", status="running", started_at=T0,
-            resumed=0, cutoffs=cutoffs, deleted={name: 0 for name in cutoffs}, partitions_dropped=[],
+            slot="2026-06-15T03:00Z",
+            trigger="scheduled",
+            actor="scheduler",
+            status="running",
+            started_at=T0,
+            resumed=0,
+            cutoffs=cutoffs,
+            deleted=dict.fromkeys(cutoffs, 0),
+            partitions_dropped=[],
         )
         session.add(run)
         await session.flush()

@@ -1,7 +1,7 @@
 """The daily purge under APScheduler: one purge per scheduled time however many instances run it."""
 
 import asyncio
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from freezegun import freeze_time
@@ -15,7 +15,7 @@ from tests.conftest import base_settings
 from tests.integration.retention.seed import count, period, seed
 
 DAY = timedelta(days=1)
-FIRST_SLOT = datetime(2026, 6, 15, 3, 0, tzinfo=timezone.utc)
+FIRST_SLOT = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
 
 
 async def _wait_until(condition, seconds: float = 30) -> None:
@@ -34,7 +34,9 @@ async def _two_instances_over_two_days(url: str) -> list[tuple[int, datetime, Ba
     with freeze_time(FIRST_SLOT - timedelta(seconds=1), tick=True, real_asyncio=True) as clock:
         for instance, scheduler in enumerate(schedulers):
             scheduler.add_listener(
-                lambda event, i=instance: event.job_id == PURGE_JOB and executions.append((i, event.scheduled_run_time, event.exception)),
+                lambda event, i=instance: (
+                    event.job_id == PURGE_JOB and executions.append((i, event.scheduled_run_time, event.exception))
+                ),
                 EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
             )
             scheduler.start()
@@ -57,7 +59,12 @@ def test_two_instances_sharing_a_database_purge_once_per_scheduled_time(db):
 
     executions = asyncio.run(_two_instances_over_two_days(db.url))
 
-    assert sorted((i, at) for i, at, _ in executions) == [(0, FIRST_SLOT), (0, FIRST_SLOT + DAY), (1, FIRST_SLOT), (1, FIRST_SLOT + DAY)]
+    assert sorted((i, at) for i, at, _ in executions) == [
+        (0, FIRST_SLOT),
+        (0, FIRST_SLOT + DAY),
+        (1, FIRST_SLOT),
+        (1, FIRST_SLOT + DAY),
+    ]
     assert [error for *_, error in executions] == [None] * 4
     runs = db.run(_runs)
     assert [(run.slot, run.status, run.deleted["violations"]) for run in runs] == [
@@ -74,7 +81,7 @@ def test_a_crashed_leaders_run_is_finished_by_another_instance(db):
     async def other_instance_catches_up() -> None:
         engine = create_engine(db.url)
         try:
-            await scheduled_purge(engine, time(3, 0, tzinfo=timezone.utc))
+            await scheduled_purge(engine, time(3, 0, tzinfo=UTC))
         finally:
             await engine.dispose()
 
@@ -106,8 +113,15 @@ async def _abandoned_run_for_first_slot(session) -> None:
     cutoffs = {name: (FIRST_SLOT - period(name)).isoformat() for name in data_classes()}
     session.add(
         PurgeRun(
-            slot="2026-06-15T03:00Z", trigger="scheduled", actor="scheduler", status="running", started_at=FIRST_SLOT,
-            resumed=0, cutoffs=cutoffs, deleted={name: 0 for name in cutoffs}, partitions_dropped=[],
+            slot="2026-06-15T03:00Z",
+            trigger="scheduled",
+            actor="scheduler",
+            status="running",
+            started_at=FIRST_SLOT,
+            resumed=0,
+            cutoffs=cutoffs,
+            deleted=dict.fromkeys(cutoffs, 0),
+            partitions_dropped=[],
         )
     )
 

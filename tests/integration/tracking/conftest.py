@@ -34,12 +34,12 @@ def bearer(key: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def api_key(db) -> str:  # noqa: ANN001
+def api_key(db) -> str:
     return db.create_api_key("acme")
 
 
 @pytest.fixture
-def signer(settings) -> TokenSigner:  # noqa: ANN001
+def signer(settings) -> TokenSigner:
     return TokenSigner(settings.token_keys)
 
 
@@ -63,7 +63,13 @@ def send(client: TestClient, api_key: str) -> Callable[..., dict[str, Any]]:
     """`send(html=..., track_opens=False, ...)`: registers an email from DOMAIN and returns the response body."""
 
     def register(**fields: Any) -> dict[str, Any]:
-        body = {"domain": DOMAIN, "recipient": "reader@mail.example", "message_id": "<m1@acme.example>", "html": HTML, **fields}
+        body = {
+            "domain": DOMAIN,
+            "recipient": "reader@mail.example",
+            "message_id": "<m1@acme.example>",
+            "html": HTML,
+            **fields,
+        }
         response = client.post("/api/emails", json=body, headers=bearer(api_key))
         assert response.status_code == 201, response.text
         return response.json()

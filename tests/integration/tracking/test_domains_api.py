@@ -14,7 +14,12 @@ def test_a_member_registers_a_domain_and_tracking_starts_off(client, login_as):
 
     assert response.status_code == 201
     assert response.json()["domain"] == DOMAIN
-    assert response.json()["tracking"] == {"track_opens": False, "track_clicks": False, "track_text_links": False, "excluded_link_hosts": []}
+    assert response.json()["tracking"] == {
+        "track_opens": False,
+        "track_clicks": False,
+        "track_text_links": False,
+        "excluded_link_hosts": [],
+    }
     assert [d["domain"] for d in client.get("/api/domains").json()] == [DOMAIN]
 
 
@@ -37,12 +42,20 @@ def test_a_malformed_domain_name_is_a_400(client, api_key):
 def test_members_read_and_replace_their_domain_settings_and_it_is_audited(client, db, domain, login_as):
     domain()
     csrf = login_as("member", account="acme")
-    settings = {"track_opens": True, "track_clicks": True, "track_text_links": True, "excluded_link_hosts": ["Partner.Example"]}
+    settings = {
+        "track_opens": True,
+        "track_clicks": True,
+        "track_text_links": True,
+        "excluded_link_hosts": ["Partner.Example"],
+    }
 
     put = client.put(f"/api/domains/{DOMAIN}/tracking", json=settings, headers=csrf)
 
     assert put.status_code == 200
-    assert client.get(f"/api/domains/{DOMAIN}/tracking").json() == {**settings, "excluded_link_hosts": ["partner.example"]}
+    assert client.get(f"/api/domains/{DOMAIN}/tracking").json() == {
+        **settings,
+        "excluded_link_hosts": ["partner.example"],
+    }
     entries = db.run(lambda s: audit.entries(s, action="tracking.domain_settings"))
     assert entries[0].subject == DOMAIN and entries[0].details["after"]["track_opens"] is True
 
@@ -52,7 +65,12 @@ def test_other_accounts_get_404_for_a_domain_they_do_not_own(client, db, domain)
     intruder = bearer(db.create_api_key("other"))
 
     assert client.get(f"/api/domains/{DOMAIN}/tracking", headers=intruder).status_code == 404
-    assert client.put(f"/api/domains/{DOMAIN}/tracking", json={"track_opens": True, "track_clicks": True}, headers=intruder).status_code == 404
+    assert (
+        client.put(
+            f"/api/domains/{DOMAIN}/tracking", json={"track_opens": True, "track_clicks": True}, headers=intruder
+        ).status_code
+        == 404
+    )
     assert client.get(f"/api/domains/{DOMAIN}/tracking/report", headers=intruder).status_code == 404
     assert client.get("/api/domains/nowhere.example/tracking", headers=intruder).status_code == 404
 
@@ -99,5 +117,12 @@ def test_the_cli_registers_a_domain_with_its_tracking_settings(client, db, api_k
 def test_the_tracking_routes_are_in_the_openapi_schema(client):
     paths = client.get("/schema/openapi.json").json()["paths"]
 
-    for path in ("/api/domains/{domain}/tracking", "/api/emails", "/api/emails/{email_id}/tracking", "/api/emails/{email_id}/events", "/t/o/{name}", "/t/c/{token}"):
+    for path in (
+        "/api/domains/{domain}/tracking",
+        "/api/emails",
+        "/api/emails/{email_id}/tracking",
+        "/api/emails/{email_id}/events",
+        "/t/o/{name}",
+        "/t/c/{token}",
+    ):
         assert path in paths

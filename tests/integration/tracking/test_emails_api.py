@@ -16,7 +16,9 @@ SUPPRESSIONS = {None: None, "recipient_address": "reader@mail.example", "recipie
     ("kind", "domain_allows", "requested", "suppressed_by"),
     list(itertools.product(("opens", "clicks"), (True, False), (None, True, False), tuple(SUPPRESSIONS))),
 )
-def test_each_precedence_combination_is_decided_fixed_and_applied(client, api_key, domain, send, kind, domain_allows, requested, suppressed_by):
+def test_each_precedence_combination_is_decided_fixed_and_applied(
+    client, api_key, domain, send, kind, domain_allows, requested, suppressed_by
+):
     other = "clicks" if kind == "opens" else "opens"
     domain(**{f"track_{kind}": domain_allows, f"track_{other}": True})
     if suppressed_by:
@@ -39,12 +41,18 @@ def test_registration_returns_bodies_with_tracking_and_lists_skipped_links(domai
     domain(track_opens=True, track_clicks=True, track_text_links=True)
     html = HTML.replace("</body>", '<a href="https://acme.example/unsubscribe">Unsubscribe</a></body>')
 
-    body = send(html=html, text="Sale: https://shop.example/sale?a=1&b=2\n", list_unsubscribe="<https://acme.example/unsubscribe>, <mailto:u@acme.example>")
+    body = send(
+        html=html,
+        text="Sale: https://shop.example/sale?a=1&b=2\n",
+        list_unsubscribe="<https://acme.example/unsubscribe>, <mailto:u@acme.example>",
+    )
 
     assert body["links_tracked"] == 2
     assert len(tokens_in(body["html"], "c")) == 1 and len(tokens_in(body["html"], "o")) == 1
     assert len(tokens_in(body["text"], "c")) == 1
-    assert 'href="mailto:help@acme.example"' in body["html"] and 'href="https://acme.example/unsubscribe"' in body["html"]
+    assert (
+        'href="mailto:help@acme.example"' in body["html"] and 'href="https://acme.example/unsubscribe"' in body["html"]
+    )
     assert body["links_skipped"] == [{"url": "https://acme.example/unsubscribe", "reason": "unsubscribe link"}]
 
 
@@ -84,9 +92,16 @@ def test_emails_of_other_accounts_are_not_found(client, db, domain, send):
     intruder = bearer(db.create_api_key("other"))
 
     assert client.get(f"/api/emails/{email_id}/tracking", headers=intruder).status_code == 404
-    assert client.patch(f"/api/emails/{email_id}/tracking", json={"track_opens": False}, headers=intruder).status_code == 404
+    assert (
+        client.patch(f"/api/emails/{email_id}/tracking", json={"track_opens": False}, headers=intruder).status_code
+        == 404
+    )
     assert client.get(f"/api/emails/{email_id}/events", headers=intruder).status_code == 404
-    register = client.post("/api/emails", json={"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<x>", "html": "<p>"}, headers=intruder)
+    register = client.post(
+        "/api/emails",
+        json={"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<x>", "html": "<p>"},
+        headers=intruder,
+    )
     assert register.status_code == 404
 
 
@@ -96,7 +111,10 @@ def test_emails_of_other_accounts_are_not_found(client, db, domain, send):
         ({"domain": DOMAIN, "recipient": "nobody", "message_id": "<m>", "html": "<p>"}, "recipient"),
         ({"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<m>"}, "html"),
         ({"domain": DOMAIN, "recipient": "a@b.example", "html": "<p>"}, "message_id"),
-        ({"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<m>", "html": "<p>", "track_opens": "yes"}, "track_opens"),
+        (
+            {"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<m>", "html": "<p>", "track_opens": "yes"},
+            "track_opens",
+        ),
     ],
 )
 def test_bad_registrations_are_400_with_the_reason(client, api_key, domain, body, field):
@@ -111,7 +129,11 @@ def test_a_member_signed_in_to_the_dashboard_can_register_too(client, domain, lo
     domain(track_opens=True)
     csrf = login_as("member", account="acme")
 
-    response = client.post("/api/emails", json={"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<m>", "html": "<p>"}, headers=csrf)
+    response = client.post(
+        "/api/emails",
+        json={"domain": DOMAIN, "recipient": "a@b.example", "message_id": "<m>", "html": "<p>"},
+        headers=csrf,
+    )
 
     assert response.status_code == 201
 
@@ -127,7 +149,11 @@ def test_turning_tracking_off_after_sending_is_recorded_and_audited(client, db, 
     assert opens["decided"] is True and opens["active"] is False and opens["stopped_at"]
     assert response.json()["clicks"]["active"] is True
     entry = db.run(lambda s: audit.entries(s, action="tracking.email_settings"))[0]
-    assert entry.subject == f"email {email_id}" and entry.actor.startswith("api_key:") and entry.details["track_opens"] is False
+    assert (
+        entry.subject == f"email {email_id}"
+        and entry.actor.startswith("api_key:")
+        and entry.details["track_opens"] is False
+    )
 
 
 def test_turning_tracking_on_after_a_domain_level_off_is_a_conflict(client, api_key, domain, send):

@@ -83,7 +83,8 @@ def test_a_tampered_or_truncated_link_is_a_404_page_never_a_redirect(client, db,
 
 
 @pytest.mark.parametrize(
-    "destination", ["https://evil.example/phish", "javascript:alert(1)", "//evil.example", "data:text/html,<script>alert(1)</script>"]
+    "destination",
+    ["https://evil.example/phish", "javascript:alert(1)", "//evil.example", "data:text/html,<script>alert(1)</script>"],
 )
 def test_a_token_signed_with_a_foreign_key_cannot_redirect_anywhere(client, sent, destination):
     foreign = TokenSigner((("k2", b"somebody-elses-secret-" + b"e" * 32),)).sign_click(sent["id"], 0, destination)
@@ -103,7 +104,11 @@ def test_even_a_validly_signed_non_http_destination_is_never_redirected_to(clien
 
 
 def test_open_redirect_attempts_through_the_path_or_query_are_404s(client, sent):
-    for path in ("/t/c/https%3A%2F%2Fevil.example", f"/t/c/{sent['click']}%2F..%2F..%2Fevil", "/t/c/?url=https://evil.example"):
+    for path in (
+        "/t/c/https%3A%2F%2Fevil.example",
+        f"/t/c/{sent['click']}%2F..%2F..%2Fevil",
+        "/t/c/?url=https://evil.example",
+    ):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 404 and "evil" not in response.headers.get("location", "")
 
@@ -129,7 +134,9 @@ def test_a_destination_with_non_ascii_characters_is_percent_encoded_in_the_locat
 
 
 def test_links_keep_redirecting_after_the_signing_key_rotates(db, sent):
-    rotated = base_settings(db.url, token_keys=(("k3", b"test-token-key-three-" + b"w" * 32), *base_settings(db.url).token_keys))
+    rotated = base_settings(
+        db.url, token_keys=(("k3", b"test-token-key-three-" + b"w" * 32), *base_settings(db.url).token_keys)
+    )
 
     with TestClient(create_app(rotated), base_url="http://testserver.local") as client:
         response = client.get(f"/t/c/{sent['click']}", follow_redirects=False)

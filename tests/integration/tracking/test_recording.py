@@ -1,7 +1,7 @@
 """Recording hits: only while allowed, batched, drained on shutdown, classified, and reported."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 from litestar.testing import TestClient
@@ -22,7 +22,9 @@ THREE_LINKS = "<body>" + "".join(f'<a href="https://shop.example/{i}">{i}</a>' f
 
 
 def events(db) -> list[tuple[str, str]]:
-    rows = db.run(lambda s: s.execute(select(TrackingEvent.kind, TrackingEvent.client_class).order_by(TrackingEvent.id)))
+    rows = db.run(
+        lambda s: s.execute(select(TrackingEvent.kind, TrackingEvent.client_class).order_by(TrackingEvent.id))
+    )
     return [tuple(row) for row in rows]
 
 
@@ -43,7 +45,7 @@ def test_a_graceful_shutdown_drains_every_queued_hit(db, settings, domain, send)
 def test_stopping_the_recorder_writes_what_is_still_queued(db, domain, send):
     domain(track_opens=True)
     email_id = send()["id"]
-    hit = tracking_events.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+    hit = tracking_events.Hit("open", email_id, None, datetime.now(UTC), "", None)
 
     async def queue_then_stop() -> tuple[int, int]:
         engine = create_engine(db.url)
@@ -66,7 +68,7 @@ def test_hits_are_written_in_batches_not_one_transaction_each(client, db, domain
     domain(track_opens=True)
     email_id = send()["id"]
     recorder = client.app.state[RECORDER_STATE_KEY]
-    hit = tracking_events.Hit("open", email_id, None, datetime.now(timezone.utc), "", None)
+    hit = tracking_events.Hit("open", email_id, None, datetime.now(UTC), "", None)
 
     async def many_hits() -> int:
         before = recorder.batches
@@ -126,7 +128,9 @@ def test_machine_and_human_hits_are_classified_and_reported_side_by_side(client,
         first = send(html=THREE_LINKS)
         second = send(html=HTML)
         client.get(f"/t/o/{tokens_in(first['html'], 'o')[0]}.gif", headers={"User-Agent": "Mozilla/5.0"})
-        client.get(f"/t/c/{tokens_in(second['html'], 'c')[0]}", headers=FIREFOX, follow_redirects=False)  # seconds after sending
+        client.get(
+            f"/t/c/{tokens_in(second['html'], 'c')[0]}", headers=FIREFOX, follow_redirects=False
+        )  # seconds after sending
         frozen.tick(timedelta(minutes=10))
         client.get(f"/t/o/{tokens_in(first['html'], 'o')[0]}.gif", headers=FIREFOX)
         client.get(f"/t/o/{tokens_in(second['html'], 'o')[0]}.gif", headers=FIREFOX)
@@ -147,7 +151,9 @@ def test_machine_and_human_hits_are_classified_and_reported_side_by_side(client,
     sale = next(link for link in report["links"] if link["url"] == "https://shop.example/sale?a=1&b=2")
     assert sale["clicks"] == {"raw": 2, "human": 1}
     clicks = [e for e in first_events if e["kind"] == "click"]
-    assert {e["client_class"] for e in clicks} == {"security_scanner"} and all("links of this email" in e["reason"] for e in clicks)
+    assert {e["client_class"] for e in clicks} == {"security_scanner"} and all(
+        "links of this email" in e["reason"] for e in clicks
+    )
     assert [e["url"] for e in clicks] == [f"https://shop.example/{i}" for i in range(3)]
 
 
@@ -157,7 +163,9 @@ def test_the_report_can_be_limited_to_a_time_window(client, api_key, domain, sen
     client.get(f"/t/o/{pixel}.gif")
     flush(client)
 
-    later = client.get(f"/api/domains/{DOMAIN}/tracking/report", params={"since": "2999-01-01T00:00:00Z"}, headers=bearer(api_key)).json()
+    later = client.get(
+        f"/api/domains/{DOMAIN}/tracking/report", params={"since": "2999-01-01T00:00:00Z"}, headers=bearer(api_key)
+    ).json()
     everything = client.get(f"/api/domains/{DOMAIN}/tracking/report", headers=bearer(api_key)).json()
 
     assert later["opens"]["raw"] == 0 and everything["opens"]["raw"] == 1
@@ -166,7 +174,9 @@ def test_the_report_can_be_limited_to_a_time_window(client, api_key, domain, sen
 def test_no_ip_address_or_user_agent_is_stored(client, db, domain, send):
     domain(track_opens=True)
     pixel = tokens_in(send()["html"], "o")[0]
-    client.get(f"/t/o/{pixel}.gif", headers={"User-Agent": "Mozilla/5.0 SecretAgent/7", "X-Forwarded-For": "203.0.113.9"})
+    client.get(
+        f"/t/o/{pixel}.gif", headers={"User-Agent": "Mozilla/5.0 SecretAgent/7", "X-Forwarded-For": "203.0.113.9"}
+    )
     flush(client)
 
     row = db.run(lambda s: s.scalar(select(TrackingEvent)))
@@ -184,7 +194,7 @@ def test_the_retention_helpers_delete_at_most_limit_rows_and_count_what_is_left(
     recent = send()
     client.get(f"/t/o/{tokens_in(recent['html'], 'o')[0]}.gif")
     flush(client)
-    cutoff = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    cutoff = datetime(2026, 2, 1, tzinfo=UTC)
 
     assert db.run(lambda s: tracking_events.count_events_before(s, cutoff)) == 5
     assert db.run(lambda s: tracking_events.purge_events_before(s, cutoff, 3)) == 3

@@ -5,15 +5,23 @@ from policy_docs.schemas import Declaration, Duration
 THIRTY_DAYS = Duration(kind="seconds", text="30 days / until sign-out", seconds=30 * 24 * 3600)
 
 
-def cookie(name: str, **attributes) -> Declaration:  # noqa: ANN003
-    values = dict(kind="cookie", name=name, category="strictly necessary", duration=THIRTY_DAYS, purpose="test")
+def cookie(name: str, **attributes) -> Declaration:
+    values = {
+        "kind": "cookie",
+        "name": name,
+        "category": "strictly necessary",
+        "duration": THIRTY_DAYS,
+        "purpose": "test",
+    }
     values.update(attributes)
     return Declaration(**values)
 
 
 def storage(kind: str, name: str, match: str = "exact") -> Declaration:
     persistent = Duration(kind="persistent", text="Persistent until cleared")
-    return Declaration(kind=kind, name=name, match=match, category="first-party storage", duration=persistent, purpose="test")
+    return Declaration(
+        kind=kind, name=name, match=match, category="first-party storage", duration=persistent, purpose="test"
+    )
 
 
 SEED = [

@@ -1,23 +1,26 @@
 """Whether a Set-Cookie agrees with its declaration."""
 
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 from governance.enforcement.cookies import mismatches, parse_set_cookie
 from policy_docs.schemas import Duration
 from tests.unit.enforcement.declarations import cookie
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
 ACCESS = cookie("ms_access", http_only=True, same_site="lax", path="/")
 GOOD = "ms_access=jwt; Max-Age=2592000; Path=/; SameSite=Lax; HttpOnly"
 
 
 def reasons(header: str, declaration=ACCESS, require_secure: bool = False) -> list[str]:
-    return [reason for reason, _ in mismatches(declaration, parse_set_cookie(header), now=NOW, require_secure=require_secure)]
+    return [
+        reason
+        for reason, _ in mismatches(declaration, parse_set_cookie(header), now=NOW, require_secure=require_secure)
+    ]
 
 
 def expires_in(delta: timedelta) -> str:
-    return format_datetime(datetime.fromtimestamp(NOW, timezone.utc) + delta, usegmt=True)
+    return format_datetime(datetime.fromtimestamp(NOW, UTC) + delta, usegmt=True)
 
 
 def test_a_cookie_exactly_as_declared_is_compliant():

@@ -41,7 +41,13 @@ def call(app) -> list[bytes]:
 
 def guarded(mode: str, *cookies: bytes, require_secure: bool = False):
     found = []
-    app = guard_asgi(app_setting(*cookies), static_source(SEED, number=3), mode=mode, require_secure=require_secure, on_violation=found.append)
+    app = guard_asgi(
+        app_setting(*cookies),
+        static_source(SEED, number=3),
+        mode=mode,
+        require_secure=require_secure,
+        on_violation=found.append,
+    )
     return call(app), found
 
 
@@ -67,7 +73,11 @@ def test_enforce_strips_a_cookie_living_longer_than_declared():
 def test_report_mode_passes_non_compliant_cookies_and_reports_them():
     passed, found = guarded("report", UNDECLARED, NO_HTTPONLY, TOO_LONG)
     assert passed == [UNDECLARED, NO_HTTPONLY, TOO_LONG]
-    assert [(v.reason, v.mode) for v in found] == [("undeclared", "report"), ("http_only", "report"), ("duration", "report")]
+    assert [(v.reason, v.mode) for v in found] == [
+        ("undeclared", "report"),
+        ("http_only", "report"),
+        ("duration", "report"),
+    ]
 
 
 def test_deletions_of_declared_cookies_always_pass():

@@ -6,7 +6,11 @@ import pytest
 
 from governance.settings import Settings, SettingsError
 
-KEYS = {"MS_JWT_SECRET": "s" * 40, "MS_TOKEN_KEYS": "k2:" + "a" * 40 + ",k1:" + "b" * 40, "MS_RECIPIENT_HASH_KEY": "r" * 40}
+KEYS = {
+    "MS_JWT_SECRET": "s" * 40,
+    "MS_TOKEN_KEYS": "k2:" + "a" * 40 + ",k1:" + "b" * 40,
+    "MS_RECIPIENT_HASH_KEY": "r" * 40,
+}
 
 
 def test_production_without_keys_is_a_startup_error():

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -8,7 +8,7 @@ from tracking.journey.service import InvalidInput, event_rows, parse_steps, repo
 
 VISITOR = "0b6f1a9e-3c2d-4e5f-8a7b-1c2d3e4f5a6b"
 SESSION = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def batch(*events, **fields) -> EventBatch:
@@ -52,7 +52,10 @@ def test_a_batch_summarises_its_session_with_first_touch_and_geo():
     ("event", "message"),
     [
         ({"type": "step", "url": "/"}, r"events\[1\]\.step is required"),
-        ({"type": "page_view", "url": "/", "step": "x"}, r"events\[1\]\.step is required on step events and not allowed"),
+        (
+            {"type": "page_view", "url": "/", "step": "x"},
+            r"events\[1\]\.step is required on step events and not allowed",
+        ),
         ({"type": "transition", "url": "/b"}, r"events\[1\]\.from_url is required"),
         ({"type": "page_view", "url": "javascript:alert(1)"}, r"events\[1\]\.url must be an http"),
         ({"type": "transition", "url": "/b", "from_url": "data:x"}, r"events\[1\]\.from_url must be"),
@@ -88,7 +91,7 @@ def test_report_range_defaults_to_the_last_30_days():
 
 def test_a_bare_to_date_includes_that_whole_day():
     start, end = report_range("2026-11-01", "2026-11-02")
-    assert (start, end) == (datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 3, tzinfo=timezone.utc))
+    assert (start, end) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(("start", "end"), [("yesterday", None), ("2026-11-05", "2026-11-01")])

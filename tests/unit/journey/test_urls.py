@@ -4,7 +4,9 @@ from tracking.journey.urls import BadUrl, reduce_url, referrer_host
 
 
 def test_only_the_path_and_utm_keys_of_a_url_are_kept():
-    path, query = reduce_url("https://mailssetu.in/pricing?email=bob%40example.com&utm_source=newsletter&token=abc&utm_medium=email#top")
+    path, query = reduce_url(
+        "https://mailssetu.in/pricing?email=bob%40example.com&utm_source=newsletter&token=abc&utm_medium=email#top"
+    )
     assert path == "/pricing"
     assert query == "utm_source=newsletter&utm_medium=email"
 
@@ -38,7 +40,9 @@ def test_long_query_values_are_cut():
     assert query == "utm_campaign=" + "x" * 100
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "relative/page", "ftp://files.example/x", "mailto:bob@example.com"])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "relative/page", "ftp://files.example/x", "mailto:bob@example.com"]
+)
 def test_anything_but_an_http_url_or_absolute_path_is_refused(url):
     with pytest.raises(BadUrl):
         reduce_url(url)

@@ -2,7 +2,7 @@
 
 import asyncio
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import pytest
@@ -13,8 +13,8 @@ from policy_docs.cache import PolicyCache
 from policy_docs.schemas import PolicySnapshot
 from policy_docs.seed import load_seed
 
-V1_START = datetime(2026, 4, 17, tzinfo=timezone.utc)
-V2_START = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+V1_START = datetime(2026, 4, 17, tzinfo=UTC)
+V2_START = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 def snapshot(number: int, start: datetime) -> PolicySnapshot:
@@ -102,9 +102,9 @@ def test_nothing_is_in_force_before_the_first_version(fake):
 
 
 def test_parse_instant_accepts_iso_dates_and_rejects_the_rest():
-    assert service.parse_instant("2026-05-01") == datetime(2026, 5, 1, tzinfo=timezone.utc)
-    assert service.parse_instant("2026-05-01T05:30:00+05:30") == datetime(2026, 5, 1, tzinfo=timezone.utc)
-    assert service.parse_instant("2026-05-01T00:00:00Z") == datetime(2026, 5, 1, tzinfo=timezone.utc)
+    assert service.parse_instant("2026-05-01") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert service.parse_instant("2026-05-01T05:30:00+05:30") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert service.parse_instant("2026-05-01T00:00:00Z") == datetime(2026, 5, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="ISO 8601"):
         service.parse_instant("tomorrow")
 

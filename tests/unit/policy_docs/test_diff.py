@@ -15,13 +15,22 @@ def test_identical_versions_have_an_empty_diff():
 
 def test_a_changed_declaration_lists_each_changed_field():
     access = SEED.declarations[0]
-    shorter = msgspec.structs.replace(access, duration=Duration(kind="seconds", seconds=3600, text="1 hour"), same_site="strict")
+    shorter = msgspec.structs.replace(
+        access, duration=Duration(kind="seconds", seconds=3600, text="1 hour"), same_site="strict"
+    )
     new = msgspec.structs.replace(SEED, declarations=[shorter, *SEED.declarations[1:]])
 
     changed = diff(SEED, new).declarations_changed
 
     assert [(c.name, [(f.field, f.old, f.new) for f in c.changes]) for c in changed] == [
-        ("ms_access", [("duration.text", "30 days / until sign-out", "1 hour"), ("duration.seconds", 2592000, 3600), ("same_site", "lax", "strict")])
+        (
+            "ms_access",
+            [
+                ("duration.text", "30 days / until sign-out", "1 hour"),
+                ("duration.seconds", 2592000, 3600),
+                ("same_site", "lax", "strict"),
+            ],
+        )
     ]
 
 

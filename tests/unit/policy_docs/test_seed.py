@@ -1,6 +1,6 @@
 """The seed data files describe what the service really sets."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from auth.security import session_cookies
 from governance.settings import Settings
@@ -10,7 +10,7 @@ SEED = load_seed()
 
 
 def test_version_one_dates():
-    assert SEED.effective_from == datetime(2026, 4, 17, tzinfo=timezone.utc)
+    assert SEED.effective_from == datetime(2026, 4, 17, tzinfo=UTC)
     assert SEED.last_updated == date(2026, 5, 10)
 
 

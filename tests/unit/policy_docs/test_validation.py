@@ -11,7 +11,15 @@ YEAR = Duration(kind="seconds", seconds=31536000, text="1 year")
 
 
 def cookie(name: str, **fields) -> Declaration:
-    values = dict(kind="cookie", name=name, category="strictly necessary", duration=YEAR, purpose="p", http_only=False, path="/")
+    values = {
+        "kind": "cookie",
+        "name": name,
+        "category": "strictly necessary",
+        "duration": YEAR,
+        "purpose": "p",
+        "http_only": False,
+        "path": "/",
+    }
     return Declaration(**{**values, **fields})
 
 
@@ -42,14 +50,26 @@ def test_a_prefix_of_another_kind_is_fine():
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"http_only": True, "purpose": "Token readable by JavaScript"}, "an HttpOnly cookie cannot be described as readable by JavaScript"),
-        ({"http_only": True, "type_label": "Cookie (not HttpOnly)"}, "an HttpOnly cookie cannot be described as readable by JavaScript"),
+        (
+            {"http_only": True, "purpose": "Token readable by JavaScript"},
+            "an HttpOnly cookie cannot be described as readable by JavaScript",
+        ),
+        (
+            {"http_only": True, "type_label": "Cookie (not HttpOnly)"},
+            "an HttpOnly cookie cannot be described as readable by JavaScript",
+        ),
         ({"http_only": False, "type_label": "Cookie (HttpOnly)"}, "the type says HttpOnly but http_only is false"),
         ({"http_only": None}, "say whether the cookie is HttpOnly"),
         ({"same_site": "none"}, "SameSite=None requires Secure"),
         ({"path": "app"}, "the path must start with '/'"),
-        ({"duration": Duration(kind="seconds", text="soon")}, "a duration in seconds needs a positive number of seconds"),
-        ({"duration": Duration(kind="session", text="session", seconds=5)}, "a session duration has no number of seconds"),
+        (
+            {"duration": Duration(kind="seconds", text="soon")},
+            "a duration in seconds needs a positive number of seconds",
+        ),
+        (
+            {"duration": Duration(kind="session", text="session", seconds=5)},
+            "a session duration has no number of seconds",
+        ),
         ({"duration": Duration(kind="persistent", text=" ")}, "the duration has no text for the page"),
     ],
 )

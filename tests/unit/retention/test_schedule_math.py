@@ -1,17 +1,17 @@
 """Which scheduled slot a purge belongs to, and the purge time setting."""
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 
 from governance.retention.scheduler import latest_slot, purge_time, slot_name
 from governance.settings import Settings, SettingsError
 
-DAILY = time(3, 0, tzinfo=timezone.utc)
+DAILY = time(3, 0, tzinfo=UTC)
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_a_purge_belongs_to_the_latest_scheduled_time(now, slot):
 
 
 def test_the_purge_time_is_hours_and_minutes_in_utc():
-    assert purge_time(Settings(purge_at_utc="23:45")) == time(23, 45, tzinfo=timezone.utc)
+    assert purge_time(Settings(purge_at_utc="23:45")) == time(23, 45, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("bad", ["3am", "24:00", "03:60", "3:00", ""])

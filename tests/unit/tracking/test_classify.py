@@ -1,22 +1,34 @@
 """Client classes: people, mail providers' proxies and security scanners."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tracking.classify import BurstDetector, classify_agent, classify_timing, network_hint
 
-SENT = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-IPHONE_MAIL = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+SENT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+IPHONE_MAIL = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+)
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 @pytest.mark.parametrize(
     ("kind", "agent", "network", "client_class"),
     [
-        ("open", "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", None, "gmail_proxy"),
+        (
+            "open",
+            "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+            None,
+            "gmail_proxy",
+        ),
         ("open", "Mozilla/5.0", None, "apple_privacy_proxy"),
-        ("open", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)", None, "apple_privacy_proxy"),
+        (
+            "open",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+            None,
+            "apple_privacy_proxy",
+        ),
         ("open", IPHONE_MAIL, "apple", "apple_privacy_proxy"),
         ("open", IPHONE_MAIL, None, "human"),
         ("click", FIREFOX, None, "human"),

@@ -21,7 +21,9 @@ def expected(domain_allows, requested, suppressed_by):
     return True, "email" if requested else "domain"
 
 
-@pytest.mark.parametrize(("domain_allows", "requested", "suppressed_by"), list(itertools.product(DOMAIN, EMAIL, SUPPRESSION)))
+@pytest.mark.parametrize(
+    ("domain_allows", "requested", "suppressed_by"), list(itertools.product(DOMAIN, EMAIL, SUPPRESSION))
+)
 def test_every_combination_takes_the_most_restrictive_level(domain_allows, requested, suppressed_by):
     decision = decide(domain_allows=domain_allows, requested=requested, suppressed_by=suppressed_by)
 

@@ -54,7 +54,7 @@ def test_removing_the_pixel_and_restoring_hrefs_gives_back_the_original_bytes(pa
     pieces = TRACKED.split(without_pixel)
     restored = pieces[0]
     original_pos = len(pieces[0])
-    for index, text_after in zip(pieces[1::2], pieces[2::2]):
+    for index, text_after in zip(pieces[1::2], pieces[2::2], strict=False):
         # the original href runs from here to where the next unchanged text starts
         end = original.index(text_after, original_pos) if text_after else len(original)
         raw_hrefs[int(index)] = original[original_pos:end]
@@ -74,7 +74,9 @@ def test_every_http_link_is_rewritten_exactly_once_and_skipped_links_are_untouch
     before = hrefs(original)
     after = hrefs(result.body)
     assert tracker.destinations == [h for h in before if is_http(h)]
-    assert [h for h in after if h.startswith("https://t.example/t/c/")] == [f"https://t.example/t/c/{i}" for i in range(len(tracker.destinations))]
+    assert [h for h in after if h.startswith("https://t.example/t/c/")] == [
+        f"https://t.example/t/c/{i}" for i in range(len(tracker.destinations))
+    ]
     assert [h for h in after if not h.startswith("https://t.example/t/c/")] == [h for h in before if not is_http(h)]
 
 
@@ -123,7 +125,10 @@ def test_the_pixel_goes_at_the_end_of_a_fragment_without_body():
     ],
 )
 def test_links_that_must_not_be_tracked_are_left_as_they_are(anchor, reason):
-    rules = LinkRules(excluded_hosts=("partner.example",), unsubscribe_urls=unsubscribe_targets("<mailto:u@list.example>, <https://list.example/u/123>"))
+    rules = LinkRules(
+        excluded_hosts=("partner.example",),
+        unsubscribe_urls=unsubscribe_targets("<mailto:u@list.example>, <https://list.example/u/123>"),
+    )
     document = f"<body>{anchor}</body>"
 
     result = rewrite_html(document, track_link=Tracker(), pixel_url=None, rules=rules)
@@ -152,7 +157,9 @@ def test_entities_are_decoded_before_tracking_and_query_strings_survive_exactly(
 
 
 def test_tracking_urls_are_html_escaped_in_the_attribute():
-    result = rewrite_html('<a href="https://x.example/">x</a>', track_link=lambda url: "https://t.example/c?a=1&b=2", pixel_url=None)
+    result = rewrite_html(
+        '<a href="https://x.example/">x</a>', track_link=lambda url: "https://t.example/c?a=1&b=2", pixel_url=None
+    )
 
     assert result.body == '<a href="https://t.example/c?a=1&amp;b=2">x</a>'
 
@@ -166,17 +173,22 @@ def test_quotes_unquoted_values_area_tags_and_odd_spacing_are_handled():
 
     result = rewrite_html(document, track_link=tracker, pixel_url=None)
 
-    assert tracker.destinations == ["https://x.example/1", "https://x.example/2", "https://x.example/3", "https://x.example/4"]
+    assert tracker.destinations == [
+        "https://x.example/1",
+        "https://x.example/2",
+        "https://x.example/3",
+        "https://x.example/4",
+    ]
     assert "HREF='https://t.example/t/c/0'" in result.body and "href = https://t.example/t/c/1>" in result.body
     assert 'href="https://x.example/dup"' in result.body
 
 
 def test_links_inside_comments_conditional_comments_styles_scripts_and_attributes_are_not_links():
     document = (
-        "<!--[if mso]><v:roundrect href=\"https://x.example/vml\"><a href=\"https://x.example/mso\">o</a><![endif]-->"
-        "<style>a[href=\"https://x.example/css\"]{} </style ><script>'<a href=\"https://x.example/js\">'</script>"
-        "<img alt='<a href=\"https://x.example/alt\">'><title><a href=\"https://x.example/title\"></title>"
-        "<textarea><a href=\"https://x.example/ta\"></textarea><a href=\"https://x.example/real\">r</a>"
+        '<!--[if mso]><v:roundrect href="https://x.example/vml"><a href="https://x.example/mso">o</a><![endif]-->'
+        '<style>a[href="https://x.example/css"]{} </style ><script>\'<a href="https://x.example/js">\'</script>'
+        '<img alt=\'<a href="https://x.example/alt">\'><title><a href="https://x.example/title"></title>'
+        '<textarea><a href="https://x.example/ta"></textarea><a href="https://x.example/real">r</a>'
     )
     tracker = Tracker()
 
@@ -195,14 +207,18 @@ def test_links_revealed_to_clients_other_than_outlook_are_rewritten_and_the_mark
 
     result = rewrite_html(document, track_link=tracker, pixel_url=None)
 
-    assert tracker.destinations == [h for h in hrefs(document) if is_http(h)] == [
-        "https://x.example/web", "https://x.example/novml", "https://x.example/after"
-    ]
+    assert (
+        tracker.destinations
+        == [h for h in hrefs(document) if is_http(h)]
+        == ["https://x.example/web", "https://x.example/novml", "https://x.example/after"]
+    )
     assert TRACKED.sub("", result.body) == re.sub(r"https://x\.example/\w+", "", document)
 
 
 def test_tags_whose_names_only_start_like_a_or_area_are_not_links():
-    document = '<abbr title="a"><address><areas href="https://x.example/no"><a\thref="https://x.example/yes">y</a></address>'
+    document = (
+        '<abbr title="a"><address><areas href="https://x.example/no"><a\thref="https://x.example/yes">y</a></address>'
+    )
     tracker = Tracker()
 
     rewrite_html(document, track_link=tracker, pixel_url=None)
@@ -221,7 +237,11 @@ def test_an_unterminated_tag_at_the_end_is_left_alone():
 
 def test_unescape_keeps_legacy_entities_followed_by_equals_or_alphanumerics():
     assert unescape_attribute("?a=1&copy=2&amp;b&ampx&amp") == "?a=1&copy=2&b&ampx&"
-    assert unescape_attribute("&notit;&notin;&#x41;&#65;") == "&notit;∉AA" == hrefs('<a href="&notit;&notin;&#x41;&#65;">')[0]
+    assert (
+        unescape_attribute("&notit;&notin;&#x41;&#65;")
+        == "&notit;∉AA"
+        == hrefs('<a href="&notit;&notin;&#x41;&#65;">')[0]
+    )
 
 
 @pytest.mark.parametrize("path", TEXT_EMAILS, ids=lambda p: p.name)
@@ -239,8 +259,14 @@ def test_text_parts_have_their_bare_urls_rewritten_and_nothing_else(path):
 def test_text_urls_end_before_trailing_punctuation():
     tracker = Tracker()
 
-    result = rewrite_text("See https://x.example/a_(b). Or (https://x.example/c), {{url}} and https://x.example/?u={{id}}.", track_link=tracker)
+    result = rewrite_text(
+        "See https://x.example/a_(b). Or (https://x.example/c), {{url}} and https://x.example/?u={{id}}.",
+        track_link=tracker,
+    )
 
     assert tracker.destinations == ["https://x.example/a_(b)", "https://x.example/c"]
-    assert result.body == "See https://t.example/t/c/0. Or (https://t.example/t/c/1), {{url}} and https://x.example/?u={{id}}."
+    assert (
+        result.body
+        == "See https://t.example/t/c/0. Or (https://t.example/t/c/1), {{url}} and https://x.example/?u={{id}}."
+    )
     assert [s.reason for s in result.skipped] == ["template placeholder"]

@@ -27,7 +27,13 @@ def test_a_click_token_round_trips_its_email_link_and_destination():
 
     token = signer.verify(signer.sign_click(123456789, 7, DESTINATION), "click")
 
-    assert (token.kind, token.email_id, token.link_index, token.destination, token.key_id) == ("click", 123456789, 7, DESTINATION, "k2")
+    assert (token.kind, token.email_id, token.link_index, token.destination, token.key_id) == (
+        "click",
+        123456789,
+        7,
+        DESTINATION,
+        "k2",
+    )
 
 
 def test_an_open_token_is_compact_and_url_safe():
@@ -117,7 +123,7 @@ def test_the_longest_trackable_destination_still_verifies_and_longer_ones_are_re
     longest = "https://x.example/?" + "a" * (MAX_DESTINATION_BYTES - 19)
 
     assert signer.verify(signer.sign_click(2**40, 10_000, longest), "click").destination == longest
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="destination"):
         signer.sign_click(1, 0, longest + "a")
 
 
