@@ -1,4 +1,4 @@
-# Two commands: `make run` serves the app on SQLite, `make test` runs the whole suite.
+# Two commands: `make run` serves the app on SQLite, `make test` runs the whole suite (`make lint`: the gates).
 # Both set up everything they need first (venv, install, migrations).
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export MS_DATABASE_URL ?= sqlite+aiosqlite:///var/governance.db
 
-.PHONY: run test setup migrate browser bench clean
+.PHONY: run test lint setup migrate browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The quality gates CI runs before the tests: ruff's rules and formatting, and mypy on the app packages.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

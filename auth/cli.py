@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
+from litestar.cli._utils import LitestarGroup  # the group that hands its commands the loaded app
 from sqlalchemy import select
 
 from auth import service
 from auth.models import Role, User
-from auth.passwords import WeakPasswordError
-from governance.db import standalone_session
-from governance.settings import Settings
+from governance.core.plugin import run_in_app
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def _read_password() -> str:
     if sys.stdin.isatty():
-        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     return sys.stdin.readline().rstrip("\n")
 
 
-@click.group(name="users", help="Create staff and member users.")
+@click.group(cls=LitestarGroup, name="users", help="Create staff and member users.")
 def users_group() -> None: ...
 
 
@@ -32,41 +35,33 @@ def users_group() -> None: ...
 )
 @click.option("--account", default=None, help="Account name for members (created if new).")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the email already exists.")
-def create_user(email: str, roles: tuple[str, ...], account: str | None, if_missing: bool) -> None:
-    settings = Settings.from_env()
+def create_user(app: Litestar, email: str, roles: tuple[str, ...], account: str | None, if_missing: bool) -> None:
+    password = _read_password()
 
-    async def create(password: str) -> str:
-        async with standalone_session(settings.database_url) as session:
-            if if_missing and await session.scalar(select(User.id).where(User.email == email.strip().lower())):
-                return f"user {email} already exists; left as it is"
-            account_id = (await service.get_or_create_account(session, account)).id if account else None
-            user = await service.create_user(
-                session, email=email, password=password, roles=list(roles), account_id=account_id
-            )
-            return f"created user {user.email} ({', '.join(user.roles)}) id={user.id}"
+    async def create(session: AsyncSession) -> str:
+        if if_missing and await session.scalar(select(User.id).where(User.email == email.strip().lower())):
+            return f"user {email} already exists; left as it is"
+        account_id = (await service.get_or_create_account(session, account)).id if account else None
+        user = await service.create_user(
+            session, email=email, password=password, roles=list(roles), account_id=account_id
+        )
+        return f"created user {user.email} ({', '.join(user.roles)}) id={user.id}"
 
-    try:
-        click.echo(asyncio.run(create(_read_password())))
-    except (service.AuthError, WeakPasswordError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    click.echo(run_in_app(app, create))
 
 
-@click.group(name="api-keys", help="API keys for machine clients (the sending pipeline).")
+@click.group(cls=LitestarGroup, name="api-keys", help="API keys for machine clients (the sending pipeline).")
 def api_keys_group() -> None: ...
 
 
 @api_keys_group.command(name="create", help="Create an API key for an account; prints the key once.")
 @click.option("--account", required=True, help="Account name (created if new).")
 @click.option("--name", default="sending pipeline")
-def create_api_key(account: str, name: str) -> None:
-    settings = Settings.from_env()
+def create_api_key(app: Litestar, account: str, name: str) -> None:
+    async def create(session: AsyncSession) -> str:
+        account_row = await service.get_or_create_account(session, account)
+        _, key = await service.create_api_key(session, account_id=account_row.id, name=name)
+        return key
 
-    async def create() -> str:
-        async with standalone_session(settings.database_url) as session:
-            account_row = await service.get_or_create_account(session, account)
-            _, key = await service.create_api_key(session, account_id=account_row.id, name=name)
-            return key
-
-    key = asyncio.run(create())
-    click.echo(key)
+    click.echo(run_in_app(app, create))
     click.echo("Store this key now: it is not shown again.", err=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
-
 from auth.models import Role
+from governance.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -22,8 +21,13 @@ def requires_roles(*roles: Role) -> Guard:
     names = ", ".join(role.value for role in roles)
 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if not connection.user.has_any_role(*roles):
-            raise PermissionDeniedException(f"this needs one of the roles: {names}")
+        if connection.scope.get("method") == "OPTIONS":
+            return  # Litestar's own answer (the Allow header); the auth layer steps aside for it too
+        principal = connection.scope.get("user")
+        if principal is None:
+            raise Unauthorized("sign in first: no session cookie or Authorization header")
+        if not principal.has_any_role(*roles):
+            raise Forbidden(f"this needs one of the roles: {names}")
 
     guard.__name__ = f"requires_{'_or_'.join(role.value for role in roles)}"
     return guard
@@ -41,7 +45,7 @@ def ensure_account_access(principal: Principal, account_id: UUID | None, what: s
     if principal.has_any_role(Role.ADMIN):
         return
     if account_id is None or principal.account_id != account_id:
-        raise NotFoundException(f"no such {what}")
+        raise NotFound(f"no such {what}")
 
 
 def account_scope(principal: Principal) -> UUID | None:
@@ -53,6 +57,8 @@ def target_account(principal: Principal, account_id: UUID | None) -> UUID:
     """The account a new resource belongs to: the caller's own, or the one an admin names."""
     if principal.has_any_role(Role.ADMIN):
         if account_id is None:
-            raise ClientException("admins must say which account: ?account_id=")
+            raise BadRequest("admins must say which account: ?account_id=")
         return account_id
-    return principal.account_id  # type: ignore[return-value]
+    if principal.account_id is None:
+        raise Forbidden("this principal acts for no account")
+    return principal.account_id

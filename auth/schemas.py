@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import jwt
 import msgspec
+from litestar import Request
 from litestar.security.jwt import Token
 
 from auth.models import STAFF_ROLES, Role
+from governance.core.schemas import Input
 
 
 @dataclass
@@ -50,9 +52,9 @@ class Principal(msgspec.Struct, frozen=True):
         return not wanted.isdisjoint(self.roles)
 
 
-class LoginRequest(msgspec.Struct):
-    email: str
-    password: str
+class LoginRequest(Input):
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 
 class Me(msgspec.Struct):
@@ -70,8 +72,8 @@ class LoginResponse(msgspec.Struct, omit_defaults=True):
     access_token: str | None = None  # only in token-in-body mode
 
 
-class ApiKeyCreate(msgspec.Struct):
-    name: str = msgspec.field(default="sending pipeline")
+class ApiKeyCreate(Input):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "sending pipeline"
 
 
 class ApiKeyCreated(msgspec.Struct):
@@ -81,6 +83,14 @@ class ApiKeyCreated(msgspec.Struct):
     key: str  # shown once
 
 
+class ApiKeyRevoked(msgspec.Struct):
+    revoked_at: datetime | None
+
+
+class SignedOut(msgspec.Struct):
+    signed_out: bool
+
+
 class ApiKeyView(msgspec.Struct):
     id: UUID
     name: str
@@ -88,3 +98,8 @@ class ApiKeyView(msgspec.Struct):
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+AuthRequest = Request[Principal, SessionToken | None, Any]
+"""A request that passed the auth layer: `request.user` is the Principal, `request.auth` its session token
+(None for an API key)."""

@@ -17,18 +17,19 @@ import hmac
 from typing import TYPE_CHECKING, Any
 
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware
 
 from auth import service
 from auth.schemas import Principal, SessionToken
-from governance.db import connection_session
+from governance.core.db import request_session
+from governance.core.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.connection import ASGIConnection
 
-    from governance.settings import Settings
+    from governance.core.settings import Settings
 
 ACCESS_COOKIE = "ms_access"
 CSRF_COOKIE = "ms_csrf"
@@ -70,9 +71,9 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
             return await self._authenticate_bearer(header, connection)
         encoded = connection.cookies.get(ACCESS_COOKIE)
         if not encoded:
-            raise NotAuthorizedException("sign in first: no session cookie or Authorization header")
+            raise Unauthorized("sign in first: no session cookie or Authorization header")
         result = await self.authenticate_token(encoded_token=encoded, connection=connection)
-        if connection.scope["method"] not in SAFE_METHODS:
+        if connection.scope.get("method") not in SAFE_METHODS:
             self._check_csrf(connection, result.auth)
         return result
 
@@ -80,11 +81,12 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         scheme, _, credential = header.partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
-            raise NotAuthorizedException("the Authorization header must be `Bearer <token>`")
+            raise Unauthorized("the Authorization header must be `Bearer <token>`")
         if credential.startswith(service.API_KEY_PREFIX):
-            principal = await service.principal_for_api_key(connection_session(connection), credential)
+            lookup: PrincipalLookup = self.retrieve_user_handler  # type: ignore[assignment]
+            principal = await lookup.api_key(credential, connection)
             if principal is None:
-                raise NotAuthorizedException("unknown or revoked API key")
+                raise Unauthorized("unknown or revoked API key")
             return AuthenticationResult(user=principal, auth=None)
         return await self.authenticate_token(encoded_token=credential, connection=connection)
 
@@ -93,16 +95,23 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         cookie = connection.cookies.get(CSRF_COOKIE, "")
         expected = csrf_token_for(self.token_secret, str(token.jti))
         if not (sent and hmac.compare_digest(sent, cookie) and hmac.compare_digest(cookie, expected)):
-            raise PermissionDeniedException(
-                f"missing or wrong {CSRF_HEADER} header: send the value of the {CSRF_COOKIE} cookie"
-            )
+            raise Forbidden(f"missing or wrong {CSRF_HEADER} header: send the value of the {CSRF_COOKIE} cookie")
 
 
-async def _retrieve_principal(token: SessionToken, connection: ASGIConnection) -> Principal | None:
-    return await service.principal_for_session(connection_session(connection), token)
+class PrincipalLookup:
+    """Who a credential belongs to, read through the request's database session."""
+
+    def __init__(self, db: SQLAlchemyAsyncConfig) -> None:
+        self.db = db
+
+    async def __call__(self, token: SessionToken, connection: ASGIConnection) -> Principal | None:
+        return await service.principal_for_session(request_session(self.db, connection), token)
+
+    async def api_key(self, key: str, connection: ASGIConnection) -> Principal | None:
+        return await service.principal_for_api_key(request_session(self.db, connection), key)
 
 
-def jwt_auth(settings: Settings) -> JWTCookieAuth[Principal, SessionToken]:
+def jwt_auth(settings: Settings, db: SQLAlchemyAsyncConfig) -> JWTCookieAuth[Principal, SessionToken]:
     return JWTCookieAuth[Principal, SessionToken](
         token_secret=settings.jwt_secret,
         algorithm="HS256",
@@ -111,7 +120,7 @@ def jwt_auth(settings: Settings) -> JWTCookieAuth[Principal, SessionToken]:
         secure=settings.cookie_secure,
         samesite="lax",
         path="/",
-        retrieve_user_handler=_retrieve_principal,
+        retrieve_user_handler=PrincipalLookup(db),
         require_claims=["exp", "sub", "jti"],
         default_token_expiration=service.SESSION_LIFETIME,
         authentication_middleware_class=SessionAuthMiddleware,

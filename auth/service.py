@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, func, select
@@ -15,37 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import STAFF_ROLES, Account, ApiKey, LoginFailure, RevokedToken, Role, User
 from auth.passwords import hash_password, verify_password
 from auth.schemas import Principal, SessionToken
+from governance.core.batches import count_before, delete_oldest
+from governance.core.clock import utcnow as now
+from governance.core.errors import Busy, Conflict, Invalid, NotFound, Unauthorized
 
 SESSION_LIFETIME = timedelta(days=30)
 API_KEY_PREFIX = "msk_"
-
-
-class AuthError(Exception):
-    """A rule of this module refused the request; the message is safe to show."""
-
-
-class InvalidCredentials(AuthError):
-    pass
-
-
-class TooManyFailedLogins(AuthError):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed logins for this account; try again later")
-        self.retry_after = retry_after
-
-
-class Conflict(AuthError):
-    pass
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+WRONG_CREDENTIALS = "wrong email or password"
 
 
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
-        raise AuthError(f"not an email address: {email!r}")
+        raise Invalid(f"not an email address: {email!r}")
     return email
 
 
@@ -53,13 +35,13 @@ def validate_roles(roles: list[str], account_id: UUID | None) -> list[str]:
     try:
         parsed = {Role(role) for role in roles}
     except ValueError as exc:
-        raise AuthError(f"unknown role; roles are {', '.join(r.value for r in Role)}") from exc
+        raise Invalid(f"unknown role; roles are {', '.join(r.value for r in Role)}") from exc
     if not parsed or Role.MACHINE in parsed:
-        raise AuthError("a user needs at least one of the roles admin, privacy_staff, auditor, member")
+        raise Invalid("a user needs at least one of the roles admin, privacy_staff, auditor, member")
     if Role.MEMBER in parsed and (parsed & STAFF_ROLES):
-        raise AuthError("a member belongs to an account and cannot also hold a staff role")
+        raise Invalid("a member belongs to an account and cannot also hold a staff role")
     if (Role.MEMBER in parsed) != (account_id is not None):
-        raise AuthError("members need an account; staff users must not have one")
+        raise Invalid("members need an account; staff users must not have one")
     return sorted(role.value for role in parsed)
 
 
@@ -116,13 +98,13 @@ async def authenticate(
     failures = await session.scalar(
         select(func.count()).where(LoginFailure.email_key == key, LoginFailure.occurred_at >= window_start)
     )
-    if failures >= max_failures:
-        raise TooManyFailedLogins(retry_after=window_seconds)
+    if (failures or 0) >= max_failures:
+        raise Busy("too many failed logins for this account; try again later", retry_after=window_seconds)
     user = await session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
-    if not verify_password(user.password_hash if user else None, password):
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         session.add(LoginFailure(email_key=key, occurred_at=now()))
-        await session.flush()
-        raise InvalidCredentials("wrong email or password")
+        await session.commit()  # the failure counts although the request fails (an error rolls back)
+        raise Unauthorized(WRONG_CREDENTIALS)
     await session.execute(delete(LoginFailure).where(LoginFailure.email_key == key))
     return user
 
@@ -166,7 +148,7 @@ def _hash_key(key: str) -> str:
 async def create_api_key(session: AsyncSession, *, account_id: UUID, name: str) -> tuple[ApiKey, str]:
     """A new key and its plaintext, which is never stored and never shown again."""
     if await session.get(Account, account_id) is None:
-        raise AuthError(f"no account {account_id}")
+        raise NotFound(f"no account {account_id}")
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(account_id=account_id, name=name, prefix=prefix, key_hash=_hash_key(key))
@@ -190,11 +172,11 @@ async def list_api_keys(session: AsyncSession, account_id: UUID) -> list[ApiKey]
     )
 
 
-async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUID | None) -> ApiKey | None:
+async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUID | None) -> ApiKey:
     """Revoke a key; `account_id` limits it to that account's keys (None: staff, any account)."""
     row = await session.get(ApiKey, key_id)
     if row is None or (account_id is not None and row.account_id != account_id):
-        return None
+        raise NotFound("no such API key")
     row.revoked_at = row.revoked_at or now()
     return row
 
@@ -202,24 +184,18 @@ async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUI
 # --- retention: rows that only matter for a while ------------------------------------------
 
 
-async def _purge_oldest(session: AsyncSession, model: type, column, cutoff: datetime, limit: int) -> int:
-    ids = select(model.id).where(column < cutoff).order_by(column).limit(limit)
-    result = await session.execute(delete(model).where(model.id.in_(ids.scalar_subquery())))
-    return result.rowcount or 0
-
-
 async def purge_revoked_tokens_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Revoked sessions that expired before `cutoff` can no longer be replayed: forget them."""
-    return await _purge_oldest(session, RevokedToken, RevokedToken.expires_at, cutoff, limit)
+    return await delete_oldest(session, RevokedToken, RevokedToken.expires_at, cutoff, limit)
 
 
 async def count_revoked_tokens_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await session.scalar(select(func.count()).where(RevokedToken.expires_at < cutoff)) or 0
+    return await count_before(session, RevokedToken.expires_at, cutoff)
 
 
 async def purge_login_failures_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
-    return await _purge_oldest(session, LoginFailure, LoginFailure.occurred_at, cutoff, limit)
+    return await delete_oldest(session, LoginFailure, LoginFailure.occurred_at, cutoff, limit)
 
 
 async def count_login_failures_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await session.scalar(select(func.count()).where(LoginFailure.occurred_at < cutoff)) or 0
+    return await count_before(session, LoginFailure.occurred_at, cutoff)

@@ -36,8 +36,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from governance.app import create_app
-from governance.db import alchemy_config, create_engine
-from governance.settings import Settings
+from governance.core.db import alchemy_config, create_engine
+from governance.core.settings import Settings
 from tracking.journey import report
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

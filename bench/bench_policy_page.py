@@ -24,8 +24,8 @@ from advanced_alchemy.alembic.commands import AlembicCommands
 from litestar import Litestar, MediaType, Response, get
 
 from governance.app import create_app
-from governance.db import alchemy_config
-from governance.settings import Settings
+from governance.core.db import alchemy_config
+from governance.core.settings import Settings
 
 
 def bench_settings(db_url: str) -> Settings:

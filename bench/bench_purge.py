@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
 
-from governance.db import create_engine
+from governance.core.db import create_engine
 from governance.retention import partitions, service
 from governance.retention.registry import data_classes
 
@@ -120,8 +120,8 @@ class Writer:
 def migrate(url: str) -> None:
     from advanced_alchemy.alembic.commands import AlembicCommands
 
-    from governance.db import alchemy_config
-    from governance.settings import Settings
+    from governance.core.db import alchemy_config
+    from governance.core.settings import Settings
 
     settings = Settings(database_url=url, jwt_secret="b" * 40, token_keys=(("b", b"b" * 40),), scheduler_enabled=False)
     AlembicCommands(sqlalchemy_config=alchemy_config(settings)).upgrade("head")

@@ -77,8 +77,8 @@ def bench_env(db_url: str) -> dict[str, str]:
 async def seed(db_url: str) -> dict[str, tuple[int, str, str]]:
     """Two emails with opens and clicks on: one for the throughput run, one for the exact count."""
     from auth import service as auth_service
-    from governance.db import standalone_session
-    from governance.settings import Settings
+    from governance.core.db import standalone_session
+    from governance.core.settings import Settings
     from tracking import service
     from tracking.schemas import DomainTracking, EmailCreate
 
@@ -110,7 +110,7 @@ async def seed(db_url: str) -> dict[str, tuple[int, str, str]]:
 async def count_events(db_url: str, email_id: int) -> int:
     from sqlalchemy import func, select
 
-    from governance.db import standalone_session
+    from governance.core.db import standalone_session
     from tracking.models import TrackingEvent
 
     async with standalone_session(db_url) as session:
@@ -238,8 +238,8 @@ def main() -> int:
 
     from advanced_alchemy.alembic.commands import AlembicCommands
 
-    from governance.db import alchemy_config
-    from governance.settings import Settings
+    from governance.core.db import alchemy_config
+    from governance.core.settings import Settings
 
     rates: dict[str, list[tuple[float, float]]] = {"/t/o/": [], "/t/c/": []}
     answered = 0

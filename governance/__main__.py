@@ -8,7 +8,8 @@ def main() -> None:
     os.environ.setdefault("LITESTAR_APP", "governance.asgi:app")
     from litestar.__main__ import run_cli
 
-    sys.exit(run_cli())
+    run_cli()
+    sys.exit(0)
 
 
 if __name__ == "__main__":

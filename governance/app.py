@@ -1,4 +1,8 @@
-"""The app factory: the one place that wires plugins, controllers, middleware, stores and jobs."""
+"""The app factory: the one place that wires plugins, middleware and cross-cutting configuration.
+
+Every domain is a plugin built here with the settings and the database config (see
+governance/core/plugin.py); errors are mapped once (governance/core/problems.py).
+"""
 
 from __future__ import annotations
 
@@ -12,24 +16,35 @@ from litestar.middleware.logging import LoggingMiddlewareConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from auth.controllers import ApiKeyController, AuthController
-from auth.security import jwt_auth
-from governance.cli import GovernanceCLIPlugin
-from governance.db import alchemy_config
+from auth.plugin import AuthPlugin
+from governance.cli import ServeCommandPlugin
+from governance.core.db import alchemy_config
+from governance.core.params import DEPENDENCIES
+from governance.core.plugin import SETTINGS_STATE_KEY
+from governance.core.problems import problem_details_plugin
+from governance.core.settings import Settings
 from governance.enforcement.plugin import EnforcementPlugin
 from governance.health import health
-from governance.inventory import InventoryController
-from governance.retention.controllers import RetentionController
-from governance.retention.scheduler import scheduler_lifespan
-from governance.settings import Settings
+from governance.inventory.plugin import InventoryPlugin
+from governance.retention.plugin import RetentionPlugin
 from policy_docs.plugin import PolicyDocsPlugin
-from tracking.journey.controllers import journey_routes
+from tracking.journey.plugin import JourneyPlugin
 from tracking.plugin import TrackingPlugin
+
+DOMAINS = (
+    AuthPlugin,
+    PolicyDocsPlugin,
+    EnforcementPlugin,
+    TrackingPlugin,
+    JourneyPlugin,
+    RetentionPlugin,
+    InventoryPlugin,
+)
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.
 REQUEST_LOGGING = LoggingMiddlewareConfig(
     request_log_fields=("method", "path"),
-    response_log_fields=("status_code",),
+    response_log_fields=["status_code"],
     # /cookie-policy: a public, cached page on every visitor's path; logging it cost 3/4 of its time (bench/bench_policy_page.py)
     exclude=[r"^/t/", r"^/journey/events$", r"^/governance/violations$", r"^/health$", r"^/cookie-policy"],
 )
@@ -49,29 +64,18 @@ def cors(settings: Settings) -> CORSConfig | None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    db_config = alchemy_config(settings)
-    auth = jwt_auth(settings)
+    db = alchemy_config(settings)
     return Litestar(
-        route_handlers=[
-            health,
-            AuthController,
-            ApiKeyController,
-            RetentionController,
-            InventoryController,
-            *journey_routes(settings),
-        ],
-        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        route_handlers=[health],
+        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False), **DEPENDENCIES},
         plugins=[
-            SQLAlchemyPlugin(config=db_config),
-            GovernanceCLIPlugin(),
-            PolicyDocsPlugin(),
-            EnforcementPlugin(settings),
-            TrackingPlugin(settings),
+            SQLAlchemyPlugin(config=db),
+            problem_details_plugin(),
+            ServeCommandPlugin(),
+            *(domain(settings, db) for domain in DOMAINS),
         ],
-        on_app_init=[auth.on_app_init],
-        lifespan=[scheduler_lifespan],
         middleware=[REQUEST_LOGGING.middleware],
-        state=State({"settings": settings, "db_config": db_config}),
+        state=State({SETTINGS_STATE_KEY: settings}),
         cors_config=cors(settings),
         openapi_config=OpenAPIConfig(
             title="MailSetu Governance",

@@ -6,11 +6,12 @@ from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from governance.core.params import DbSession
 
 
 @get("/health", tags=["operations"], summary="Liveness and database reachability", exclude_from_auth=True)
-async def health(db_session: AsyncSession) -> Response[dict[str, str]]:
+async def health(db_session: DbSession) -> Response[dict[str, str]]:
     try:
         await db_session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError):

@@ -108,7 +108,8 @@ class PolicyCache:
 
 
 def of(state: Any) -> PolicyCache:
-    return state[STATE_KEY]
+    cache: PolicyCache = state[STATE_KEY]
+    return cache
 
 
 async def current(state: Any) -> PolicySnapshot | None:

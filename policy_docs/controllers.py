@@ -6,17 +6,19 @@ Thin: rules live in policy_docs.service; reads of published versions go through 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.guards import privacy_staff
-from auth.schemas import Principal
+from auth.schemas import AuthRequest
+from governance.core.clock import utcnow
+from governance.core.errors import NotFound
+from governance.core.params import AtParam, DbSession, parse_instant
+from governance.core.problems import HTML_ERRORS, problems
 from policy_docs import cache as policy_cache
 from policy_docs import pages, service
 from policy_docs.diff import diff as diff_versions
@@ -25,6 +27,7 @@ from policy_docs.rendering import PreparedResponse, html_response
 from policy_docs.schemas import (
     DraftCreate,
     DraftPatch,
+    DraftProblems,
     DraftView,
     PolicyDiff,
     PolicySnapshot,
@@ -32,41 +35,25 @@ from policy_docs.schemas import (
     VersionSummary,
 )
 
-AtParam = Annotated[
-    str | None, QueryParameter(name="at", description="An ISO 8601 instant, e.g. 2026-05-01T12:00:00Z (default: now)")
-]
+VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="A published version's number")]
 
 
 def parse_at(at: str | None) -> datetime:
-    if not at:
-        return service.now()
-    try:
-        return service.parse_instant(at)
-    except ValueError as exc:
-        raise ClientException(f"at: {exc}") from None
-
-
-def policy_error(_: Request, exc: service.PolicyError) -> Response:
-    """Domain errors as Litestar-shaped error bodies: 404, 409, or 422 listing every problem."""
-    status = {service.NotFound: 404, service.Conflict: 409, service.InvalidDraft: 422}.get(type(exc), 400)
-    body: dict[str, Any] = {"status_code": status, "detail": str(exc)}
-    if isinstance(exc, service.InvalidDraft):
-        body["extra"] = {"problems": exc.problems}
-    return Response(body, status_code=status)
+    return parse_instant(at, "at") if at else utcnow()
 
 
 async def _in_force(request: Request, at: str | None) -> service.PolicySnapshot:
     instant = parse_at(at)
     snapshot = await policy_cache.at(request.app.state, instant)
     if snapshot is None:
-        raise NotFoundException(f"no version of the cookie policy was in force at {instant.isoformat()}")
+        raise NotFound(f"no version of the cookie policy was in force at {instant.isoformat()}")
     return snapshot
 
 
 async def _version(request: Request, number: int) -> service.PolicySnapshot:
     snapshot = await policy_cache.of(request.app.state).version(number)
     if snapshot is None:
-        raise NotFoundException(f"the cookie policy has no version {number}")
+        raise NotFound(f"the cookie policy has no version {number}")
     return snapshot
 
 
@@ -76,6 +63,7 @@ class PolicyPagesController(Controller):
     path = "/cookie-policy"
     tags = ["cookie policy"]
     include_in_schema = False
+    opt = HTML_ERRORS
 
     @get("/", exclude_from_auth=True, summary="The cookie policy in force now (or ?at=)")
     async def current_page(self, request: Request) -> PreparedResponse:
@@ -93,7 +81,7 @@ class PolicyPagesController(Controller):
         exclude_from_auth=True,
         summary="One version, with what changed since the previous one",
     )
-    async def version_page(self, request: Request, number: int) -> PreparedResponse:
+    async def version_page(self, request: Request, number: VersionNumber) -> PreparedResponse:
         cache = policy_cache.of(request.app.state)
         return html_response(request, await pages.version_page(request, cache, await _version(request, number)))
 
@@ -104,7 +92,7 @@ class PolicyApiController(Controller):
     path = "/api/policy"
     tags = ["cookie policy"]
 
-    @get("/current", exclude_from_auth=True, summary="The version in force now (or at ?at=)")
+    @get("/current", exclude_from_auth=True, summary="The version in force now (or at ?at=)", responses=problems(404))
     async def current(self, request: Request, at: AtParam = None) -> PolicySnapshot:
         return await _in_force(request, at)
 
@@ -115,16 +103,16 @@ class PolicyApiController(Controller):
         in_force = current.number if current else None
         return [service.summary_of(v, in_force) for v in reversed(await cache.versions())]
 
-    @get("/versions/{number:int}", exclude_from_auth=True, summary="One published version")
-    async def version(self, request: Request, number: int) -> PolicySnapshot:
+    @get("/versions/{number:int}", exclude_from_auth=True, summary="One published version", responses=problems(404))
+    async def version(self, request: Request, number: VersionNumber) -> PolicySnapshot:
         return await _version(request, number)
 
-    @get("/diff", exclude_from_auth=True, summary="What changed between two versions")
+    @get("/diff", exclude_from_auth=True, summary="What changed between two versions", responses=problems(404))
     async def diff(
         self,
         request: Request,
-        from_number: Annotated[int, QueryParameter(name="from", description="The older version number")],
-        to_number: Annotated[int, QueryParameter(name="to", description="The newer version number")],
+        from_number: Annotated[int, QueryParameter(name="from", ge=1, le=2**31 - 1, description="The older version")],
+        to_number: Annotated[int, QueryParameter(name="to", ge=1, le=2**31 - 1, description="The newer version")],
     ) -> PolicyDiff:
         old, new = await _version(request, from_number), await _version(request, to_number)
         return diff_versions(old.content, new.content, old.number, new.number)
@@ -151,36 +139,54 @@ class DraftController(Controller):
     path = "/api/policy/drafts"
     tags = ["cookie policy: drafts"]
     guards = [privacy_staff]
-    exception_handlers = {service.PolicyError: policy_error}
 
     @get("/", summary="Drafts not yet published")
-    async def list_drafts(self, db_session: AsyncSession) -> list[DraftView]:
+    async def list_drafts(self, db_session: DbSession) -> list[DraftView]:
         return [draft_view(d) for d in await service.list_drafts(db_session)]
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Start a draft from a published version")
-    async def create(
-        self, data: DraftCreate, request: Request[Principal, Any, Any], db_session: AsyncSession
-    ) -> DraftView:
+    @post("/", status_code=HTTP_201_CREATED, summary="Start a draft from a published version", responses=problems(404))
+    async def create(self, data: JSONBody[DraftCreate], request: AuthRequest, db_session: DbSession) -> DraftView:
         return draft_view(await service.create_draft(db_session, data, request.user.label))
 
-    @get("/{draft_id:uuid}", summary="One draft, with the problems that would block publishing")
-    async def get_draft(self, draft_id: UUID, db_session: AsyncSession) -> DraftView:
+    @get(
+        "/{draft_id:uuid}",
+        summary="One draft, with the problems that would block publishing",
+        responses=problems(404, 409),
+    )
+    async def get_draft(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftView:
         return draft_view(await service.get_draft(db_session, draft_id))
 
-    @patch("/{draft_id:uuid}", summary="Edit prose, declarations or lists (published versions: 409)")
-    async def edit(self, draft_id: UUID, data: DraftPatch, db_session: AsyncSession) -> DraftView:
+    @patch(
+        "/{draft_id:uuid}",
+        summary="Edit prose, declarations or lists (published versions: 409)",
+        description="Merges: fields left out are kept. `sections`/`declarations` replace a whole list; "
+        "`upsert_declarations`/`remove_declarations` change items by (kind, name).",
+        responses=problems(404, 409, 422),
+    )
+    async def edit(self, draft_id: FromPath[UUID], data: JSONBody[DraftPatch], db_session: DbSession) -> DraftView:
         return draft_view(await service.edit_draft(db_session, draft_id, data))
 
-    @delete("/{draft_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Discard a draft")
-    async def discard(self, draft_id: UUID, db_session: AsyncSession) -> None:
+    @delete(
+        "/{draft_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Discard a draft", responses=problems(404, 409)
+    )
+    async def discard(self, draft_id: FromPath[UUID], db_session: DbSession) -> None:
         await service.delete_draft(db_session, draft_id)
 
-    @post("/{draft_id:uuid}/validate", status_code=200, summary="Every problem that would block publishing")
-    async def validate(self, draft_id: UUID, db_session: AsyncSession) -> dict[str, list[str]]:
-        return {"problems": service.draft_problems(await service.get_draft(db_session, draft_id))}
+    @post(
+        "/{draft_id:uuid}/validate",
+        status_code=200,
+        summary="Every problem that would block publishing",
+        responses=problems(404, 409),
+    )
+    async def validate(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftProblems:
+        return DraftProblems(problems=service.draft_problems(await service.get_draft(db_session, draft_id)))
 
-    @get("/{draft_id:uuid}/preview", summary="The draft rendered as the public page would show it")
-    async def preview(self, draft_id: UUID, request: Request, db_session: AsyncSession) -> Response[str]:
+    @get(
+        "/{draft_id:uuid}/preview",
+        summary="The draft rendered as the public page would show it",
+        responses=problems(404, 409),
+    )
+    async def preview(self, draft_id: FromPath[UUID], request: Request, db_session: DbSession) -> Response[str]:
         draft = await service.get_draft(db_session, draft_id)
         snapshot = service.preview_snapshot(draft)
         html = pages.preview_html(request, snapshot, draft.based_on, draft.revision)
@@ -190,13 +196,14 @@ class DraftController(Controller):
         "/{draft_id:uuid}/publish",
         status_code=HTTP_201_CREATED,
         summary="Publish now, or schedule at a future effective_from",
+        responses=problems(404, 409, 422),
     )
     async def publish(
         self,
-        draft_id: UUID,
-        request: Request[Principal, Any, Any],
-        db_session: AsyncSession,
-        data: PublishRequest | None = None,
+        draft_id: FromPath[UUID],
+        request: AuthRequest,
+        db_session: DbSession,
+        data: JSONBody[PublishRequest | None] = None,
     ) -> PolicySnapshot:
         snapshot = await service.publish(db_session, draft_id, data or PublishRequest(), request.user.label)
         await db_session.commit()  # commit before the cache reloads, so no request caches the old timeline

@@ -38,7 +38,8 @@ async def version_page(request: Request, cache: PolicyCache, snapshot: PolicySna
         changes = diff(previous.content, snapshot.content, previous.number, snapshot.number) if previous else None
         html = render(request, "policy_docs/page.html.j2", doc=snapshot, current=current, changes=changes)
         cache.rendered[key] = RenderedPage.of(html, _changed_at(snapshot, current))
-    return cache.rendered[key]
+    page: RenderedPage = cache.rendered[key]
+    return page
 
 
 async def history_page(request: Request, cache: PolicyCache) -> RenderedPage:
@@ -50,7 +51,8 @@ async def history_page(request: Request, cache: PolicyCache) -> RenderedPage:
         html = render(request, "policy_docs/versions.html.j2", versions=summaries)
         moments = [v.published_at for v in versions] + ([current.effective_from] if current else [])
         cache.rendered[key] = RenderedPage.of(html, max(moments, default=service.now()))
-    return cache.rendered[key]
+    page: RenderedPage = cache.rendered[key]
+    return page
 
 
 def preview_html(request: Request, snapshot: PolicySnapshot, based_on: int | None, revision: int) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from litestar.plugins import InitPluginProtocol
 from sqlalchemy.exc import SQLAlchemyError
 
+from governance.core.plugin import DomainPlugin
 from policy_docs import service
 from policy_docs.cache import STATE_KEY, PolicyCache
 from policy_docs.controllers import DraftController, PolicyApiController, PolicyPagesController
@@ -20,23 +20,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def seed_policy(app: Litestar) -> None:
-    """Version 1 from the data files, on first start only (safe when instances start together)."""
-    try:
-        async with app.state["db_config"].get_session() as session:
-            if await service.seed_safely(session):
-                log.info("seeded %s version 1 from policy_docs/content", service.COOKIE_POLICY)
-    except SQLAlchemyError as exc:  # e.g. migrations not applied yet: the app still starts, and says why
-        log.error("could not seed the cookie policy (run `python -m governance database upgrade`): %s", exc)
-    app.state[STATE_KEY].invalidate()
-
-
-class PolicyDocsPlugin(InitPluginProtocol):
+class PolicyDocsPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        state = app_config.state
-        state[STATE_KEY] = PolicyCache(state["db_config"].get_session)
+        app_config.state[STATE_KEY] = PolicyCache(self.db.get_session)
         app_config.route_handlers.extend([PolicyPagesController, PolicyApiController, DraftController])
         if app_config.template_config is None:
             app_config.template_config = template_config()
-        app_config.on_startup.append(seed_policy)
+        app_config.on_startup.append(self.seed_policy)
         return app_config
+
+    async def seed_policy(self, app: Litestar) -> None:
+        """Version 1 from the data files, on first start only (safe when instances start together)."""
+        try:
+            async with self.db.get_session() as session:
+                if await service.seed_safely(session):
+                    log.info("seeded %s version 1 from policy_docs/content", service.COOKIE_POLICY)
+        except SQLAlchemyError as exc:  # e.g. migrations not applied yet: the app still starts, and says why
+            log.error("could not seed the cookie policy (run `python -m governance database upgrade`): %s", exc)
+        app.state[STATE_KEY].invalidate()

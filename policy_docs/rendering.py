@@ -107,7 +107,9 @@ class RenderedPage:
 
 
 def render(request: Request, template: str, **context: Any) -> str:
-    return request.app.template_engine.get_template(template).render(**context)
+    engine = request.app.template_engine
+    assert engine is not None, "the policy plugin configures the template engine"
+    return str(engine.get_template(template).render(**context))
 
 
 def _not_modified(request: Request, page: RenderedPage) -> bool:

@@ -9,10 +9,12 @@ from typing import Any, Literal
 
 import msgspec
 
+from governance.core.schemas import Input
+
 DeclarationKind = Literal["cookie", "local_storage", "session_storage"]
 
 
-class Duration(msgspec.Struct, frozen=True):
+class Duration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How long an item lives: `seconds` (with `seconds` set), `session`, or `persistent` (until cleared)."""
 
     kind: Literal["seconds", "session", "persistent"]
@@ -20,7 +22,7 @@ class Duration(msgspec.Struct, frozen=True):
     seconds: int | None = None
 
 
-class Declaration(msgspec.Struct, frozen=True, kw_only=True):
+class Declaration(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One declared cookie or storage key: the single source of truth for every consumer.
 
     Cookie attributes: `None` means the declaration does not pin the attribute. In particular
@@ -64,7 +66,7 @@ TYPE_TEXT = {"cookie": "Cookie", "local_storage": "localStorage", "session_stora
 # --- the rest of a version's content ---------------------------------------------------------
 
 
-class Section(msgspec.Struct, frozen=True, kw_only=True):
+class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A prose section of the page. Its body is Markdown; after the body the page shows, when set,
     a table of the declarations in `table_category`, and/or one of the document's data lists."""
 
@@ -76,13 +78,13 @@ class Section(msgspec.Struct, frozen=True, kw_only=True):
     data_list: Literal["not_used", "contact"] | None = None
 
 
-class ContactEntry(msgspec.Struct, frozen=True, kw_only=True):
+class ContactEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     label: str  # e.g. "Privacy queries"
     value: str  # e.g. "privacy@mailssetu.in"
     kind: Literal["email", "address", "url", "text"] = "text"
 
 
-class PolicyContent(msgspec.Struct, frozen=True, kw_only=True):
+class PolicyContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything a version says: what the content hash covers."""
 
     title: str
@@ -146,7 +148,7 @@ class VersionSummary(msgspec.Struct, frozen=True, kw_only=True):
     published_at: datetime
 
 
-class DraftCreate(msgspec.Struct, kw_only=True):
+class DraftCreate(Input, kw_only=True):
     """Start a draft from a published version (default: the latest one, scheduled or in force)."""
 
     based_on: int | None = None
@@ -154,12 +156,12 @@ class DraftCreate(msgspec.Struct, kw_only=True):
     material: bool = False
 
 
-class DeclarationRef(msgspec.Struct, frozen=True, kw_only=True):
+class DeclarationRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     kind: DeclarationKind
     name: str
 
 
-class DraftPatch(msgspec.Struct, kw_only=True):
+class DraftPatch(Input, kw_only=True):
     """Fields left out are kept. `sections`/`declarations` replace the whole list;
     `upsert_declarations` adds or changes by (kind, name); `remove_declarations` removes."""
 
@@ -189,13 +191,17 @@ class DraftView(msgspec.Struct, kw_only=True):
     problems: list[str]
 
 
-class PublishRequest(msgspec.Struct, kw_only=True):
+class PublishRequest(Input, kw_only=True):
     """`effective_from` omitted: now. `last_updated` omitted: today (the publishing date)."""
 
     effective_from: datetime | None = None
     last_updated: date | None = None
     change_summary: str | None = None
     material: bool | None = None
+
+
+class DraftProblems(msgspec.Struct, frozen=True):
+    problems: list[str]
 
 
 class FieldChange(msgspec.Struct, frozen=True):

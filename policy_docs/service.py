@@ -1,21 +1,26 @@
 """Rules of the policy's life: the version in force at an instant, drafts, validation, publishing.
 
-No HTTP here: functions take an `AsyncSession` and raise `PolicyError` subclasses, which the
-controllers turn into 404/409/422. Hot paths (the page, the guard) go through `policy_docs.cache`.
+No HTTP here: functions take an `AsyncSession` and raise governance.core.errors (NotFound,
+Conflict, Invalid). Hot paths (the page, the guard) go through `policy_docs.cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from governance import audit
+from governance.core import audit
+from governance.core.batches import affected
+from governance.core.clock import as_utc
+from governance.core.clock import utcnow as now
+from governance.core.errors import Conflict, FieldError, Invalid, NotFound
 from policy_docs import validation
 from policy_docs.models import DRAFT, PUBLISHED, PolicyDocument, PolicyVersion
 from policy_docs.schemas import (
@@ -32,38 +37,11 @@ COOKIE_POLICY = "cookie-policy"
 SEED_ACTOR = "system:seed"
 
 
-class PolicyError(Exception):
-    """A rule was broken; the message says which, in a sentence."""
-
-
-class NotFound(PolicyError): ...
-
-
-class Conflict(PolicyError):
-    """Editing a published version, a stale draft revision, or a publish race lost."""
-
-
-class InvalidDraft(PolicyError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"the draft cannot be published: {len(problems)} problem(s)")
-        self.problems = problems
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant (a date means its midnight; no offset means UTC). ValueError otherwise."""
-    try:
-        instant = datetime.fromisoformat(text.strip().replace(" ", "+") if "T" in text else text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO 8601 instant, e.g. 2026-05-01T12:00:00Z") from None
-    return as_utc(instant)
-
-
-def as_utc(instant: datetime) -> datetime:
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+def invalid_draft(problems: list[str]) -> Invalid:
+    return Invalid(
+        f"the draft cannot be published: {len(problems)} problem(s)",
+        errors=[FieldError(None, problem) for problem in problems],
+    )
 
 
 def content_hash(content: PolicyContent) -> str:
@@ -86,6 +64,7 @@ def snapshot_of(version: PolicyVersion, document: str = COOKIE_POLICY) -> Policy
 
 
 def summary_of(snapshot: PolicySnapshot, in_force: int | None) -> VersionSummary:
+    status: Literal["in_force", "scheduled", "superseded"]
     if in_force is None or snapshot.number > in_force:
         status = "scheduled"
     elif snapshot.number == in_force:
@@ -107,7 +86,7 @@ def summary_of(snapshot: PolicySnapshot, in_force: int | None) -> VersionSummary
 # --- reading published versions -----------------------------------------------------------------
 
 
-def _published(document: str):
+def _published(document: str) -> Select[tuple[PolicyVersion]]:
     return (
         select(PolicyVersion)
         .join(PolicyDocument, PolicyDocument.id == PolicyVersion.document_id)
@@ -291,7 +270,7 @@ async def edit_draft(session: AsyncSession, draft_id: UUID, patch: DraftPatch) -
         if not any(d.key == (r.kind, r.name) for d in content_of(draft).declarations + patch.upsert_declarations)
     ]
     if missing:
-        raise InvalidDraft([f"cannot remove {item}: the draft does not declare it" for item in missing])
+        raise invalid_draft([f"cannot remove {item}: the draft does not declare it" for item in missing])
     draft.content = msgspec.to_builtins(apply_patch(content_of(draft), patch))
     if patch.change_summary is not None:
         draft.change_summary = patch.change_summary
@@ -304,7 +283,7 @@ async def edit_draft(session: AsyncSession, draft_id: UUID, patch: DraftPatch) -
         .values(revision=draft.revision + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         raise Conflict("someone else changed or published this draft at the same moment; reload it")
     draft.revision += 1
     await session.flush()
@@ -354,7 +333,7 @@ async def publish(
     ).one()
     problems = draft_problems(draft) + _schedule_problems(effective, published_at, latest_effective)
     if problems:
-        raise InvalidDraft(problems)
+        raise invalid_draft(problems)
 
     content = content_of(draft)
     number, digest = (latest_number or 0) + 1, content_hash(content)
@@ -378,7 +357,7 @@ async def publish(
         )
     except IntegrityError:
         raise Conflict(f"another version {number} was published at the same moment; publish again") from None
-    if result.rowcount != 1:
+    if affected(result) != 1:
         raise Conflict("this draft was published by someone else at the same moment")
     await session.refresh(draft)
     await audit.record(

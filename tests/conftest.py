@@ -12,21 +12,28 @@ import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from advanced_alchemy.alembic.commands import AlembicCommands
+from argon2 import PasswordHasher, profiles
+from click.testing import CliRunner, Result
 from litestar import Litestar
+from litestar.cli._utils import LitestarEnv
+from litestar.cli.main import litestar_group
 from litestar.testing import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth import passwords
 from auth import service as auth_service
 from governance.app import create_app
-from governance.db import alchemy_config, create_engine, standalone_session
-from governance.settings import Settings
+from governance.core.db import alchemy_config, create_engine, standalone_session
+from governance.core.settings import Settings
 
 T = TypeVar("T")
+passwords.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))  # tests never pay production's Argon2
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery staple"
 
@@ -79,7 +86,10 @@ def _postgres_database() -> Iterator[str]:
         _run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param("sqlite", marks=pytest.mark.sqlite), pytest.param("postgresql", marks=pytest.mark.postgresql)],
+)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database of each engine, shared by the session; `db` empties it per test."""
     if request.param == "sqlite":
@@ -172,6 +182,18 @@ def app(settings: Settings) -> Litestar:
 def client(app: Litestar) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Callable[..., Result]:
+    """`cli("users", "create", ..., input="...")`: `python -m governance ...` run in this process on an
+    app of its own with the test settings (its own engine, as a separate process would have)."""
+    env = LitestarEnv(app_path="governance.asgi:app", app=create_app(settings), cwd=Path.cwd())
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(litestar_group, list(args), obj=env, input=input)
+
+    return run
 
 
 def login(client: TestClient, user: dict[str, Any]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import DateTime, and_, column, delete, distinct, func, insert, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from governance.core import batches
 from tracking import classify
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
 from tracking.schemas import Counts, DomainReport, EventView, LinkCounts
@@ -235,35 +236,19 @@ async def domain_report(
 async def purge_events_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Delete at most `limit` tracking events older than `cutoff`, oldest first. Links keep
     redirecting: the redirect reads its destination from the signed token, never from a table."""
-    ids = (
-        select(TrackingEvent.id)
-        .where(TrackingEvent.occurred_at < cutoff)
-        .order_by(TrackingEvent.occurred_at)
-        .limit(limit)
-    )
-    result = await session.execute(delete(TrackingEvent).where(TrackingEvent.id.in_(ids.scalar_subquery())))
-    return result.rowcount or 0
+    return await batches.delete_oldest(session, TrackingEvent, TrackingEvent.occurred_at, cutoff, limit)
 
 
 async def count_events_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await session.scalar(select(func.count()).where(TrackingEvent.occurred_at < cutoff)) or 0
-
-
-def _unpurged_email_records_before(cutoff: datetime):
-    return and_(EmailRecord.created_at < cutoff, EmailRecord.tracking_data_purged_at.is_(None))
+    return await batches.count_before(session, TrackingEvent.occurred_at, cutoff)
 
 
 async def purge_email_records_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Forget the recipient hashes and rewritten-link destinations of at most `limit` email records
     registered before `cutoff`; the record itself (decision, counts) stays for the reports."""
-    ids = list(
-        await session.scalars(
-            select(EmailRecord.id)
-            .where(_unpurged_email_records_before(cutoff))
-            .order_by(EmailRecord.created_at)
-            .limit(limit)
-        )
-    )
+    unpurged = EmailRecord.tracking_data_purged_at.is_(None)
+    oldest = select(EmailRecord.id).where(EmailRecord.created_at < cutoff, unpurged)
+    ids = list(await session.scalars(oldest.order_by(EmailRecord.created_at).limit(limit)))
     if not ids:
         return 0
     await session.execute(delete(TrackedLink).where(TrackedLink.email_id.in_(ids)))
@@ -276,4 +261,6 @@ async def purge_email_records_before(session: AsyncSession, cutoff: datetime, li
 
 
 async def count_email_records_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await session.scalar(select(func.count()).where(_unpurged_email_records_before(cutoff))) or 0
+    return await batches.count_before(
+        session, EmailRecord.created_at, cutoff, EmailRecord.tracking_data_purged_at.is_(None)
+    )

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
+from governance.core.schemas import Input
 
-class DomainCreate(msgspec.Struct):
-    domain: str
+DomainName = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+Hosts = Annotated[list[DomainName], msgspec.Meta(max_length=200)]
 
 
-class DomainTracking(msgspec.Struct):
+class DomainCreate(Input):
+    domain: DomainName
+
+
+class DomainTracking(Input):
     """A domain's tracking settings; the most an email from it can be tracked."""
 
     track_opens: bool
     track_clicks: bool
     track_text_links: bool = False
-    excluded_link_hosts: list[str] = msgspec.field(default_factory=list)
+    excluded_link_hosts: Hosts = msgspec.field(default_factory=list)
+
+
+class DomainTrackingPatch(Input):
+    """Only the fields sent change."""
+
+    track_opens: bool | None = None
+    track_clicks: bool | None = None
+    track_text_links: bool | None = None
+    excluded_link_hosts: Hosts | None = None
 
 
 class DomainView(msgspec.Struct):
@@ -27,17 +42,19 @@ class DomainView(msgspec.Struct):
     tracking: DomainTracking
 
 
-class EmailCreate(msgspec.Struct):
-    domain: str
-    recipient: str
-    message_id: str
+class EmailCreate(Input):
+    domain: DomainName
+    recipient: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=998)]
     html: str | None = None
     text: str | None = None
     # None: whatever the domain allows; False: this email opts out; True: asks for it (recorded as
     # overridden when a stricter level refuses)
     track_opens: bool | None = None
     track_clicks: bool | None = None
-    list_unsubscribe: str | None = None  # the List-Unsubscribe header value; its targets are never rewritten
+    list_unsubscribe: Annotated[str, msgspec.Meta(max_length=4096)] | None = (
+        None  # the List-Unsubscribe header value; its targets are never rewritten
+    )
 
 
 class KindDecision(msgspec.Struct):
@@ -70,7 +87,7 @@ class EmailRegistered(msgspec.Struct):
     links_skipped: list[SkippedLinkView]
 
 
-class EmailTrackingPatch(msgspec.Struct):
+class EmailTrackingPatch(Input):
     track_opens: bool | None = None
     track_clicks: bool | None = None
 
@@ -107,11 +124,17 @@ class DomainReport(msgspec.Struct):
     links: list[LinkCounts]
 
 
-class SuppressionCreate(msgspec.Struct):
-    recipient: str  # an address (`someone@bank.example`) or a whole domain (`bank.example`)
+class SuppressionCreate(Input):
+    recipient: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=320)
+    ]  # an address (`someone@bank.example`) or a whole domain (`bank.example`)
 
 
 class SuppressionView(msgspec.Struct):
     id: UUID
     kind: str
     created_at: datetime
+
+
+class SuppressionRemoved(msgspec.Struct):
+    removed: bool

@@ -15,43 +15,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from governance import audit
+from governance.core import audit
+from governance.core.clock import utcnow as now
+from governance.core.errors import Conflict, Invalid, NotFound
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink
 from tracking.rewrite import LinkRules, SkippedLink, rewrite_html, rewrite_text, unsubscribe_targets
-from tracking.schemas import DomainTracking, EmailCreate, EmailTracking, EmailTrackingPatch, KindDecision
+from tracking.schemas import (
+    DomainTracking,
+    DomainTrackingPatch,
+    EmailCreate,
+    EmailTracking,
+    EmailTrackingPatch,
+    KindDecision,
+)
 from tracking.tokens import TokenSigner
 
 if TYPE_CHECKING:
-    from governance.settings import Settings
+    from governance.core.settings import Settings
 
 Kind = Literal["open", "click"]
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 MAX_BODY_CHARS = 5_000_000
-
-
-class TrackingError(Exception):
-    """A rule refused the request; the message is safe to show."""
-
-
-class NotFound(TrackingError):
-    pass
-
-
-class Conflict(TrackingError):
-    pass
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- configuration built once per app ------------------------------------------------------
@@ -88,9 +82,9 @@ def normalize_domain(name: str) -> str:
     try:
         domain = name.strip().rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise TrackingError(f"not a domain name: {name!r}") from exc
+        raise Invalid(f"not a domain name: {name!r}") from exc
     if not DOMAIN_NAME.match(domain):
-        raise TrackingError(f"not a domain name: {name!r}")
+        raise Invalid(f"not a domain name: {name!r}")
     return domain
 
 
@@ -98,7 +92,7 @@ def split_recipient(recipient: str) -> tuple[str, str]:
     """(normalized address, normalized domain) of a recipient address."""
     local, at, domain = recipient.strip().rpartition("@")
     if not at or not local or len(recipient) > 320:
-        raise TrackingError("recipient must be an email address")
+        raise Invalid("recipient must be an email address")
     domain = normalize_domain(domain)
     return f"{local.lower()}@{domain}", domain
 
@@ -108,11 +102,9 @@ def split_recipient(recipient: str) -> tuple[str, str]:
 
 async def add_domain(session: AsyncSession, *, account_id: UUID, name: str, actor: str) -> SendingDomain:
     name = normalize_domain(name)
-    owner = await session.scalar(select(SendingDomain.account_id).where(SendingDomain.name == name))
-    if owner is not None:
-        raise Conflict(
-            f"{name} is already registered" + (" to this account" if owner == account_id else " to another account")
-        )
+    # The same answer whoever owns it: a 409 must not tell one account what another has registered.
+    if await session.scalar(select(SendingDomain.id).where(SendingDomain.name == name)) is not None:
+        raise Conflict(f"{name} is already registered")
     domain = SendingDomain(account_id=account_id, name=name, excluded_link_hosts=[])
     session.add(domain)
     try:
@@ -133,7 +125,7 @@ async def list_domains(session: AsyncSession, account_id: UUID | None) -> list[S
 async def get_domain(session: AsyncSession, name: str) -> SendingDomain:
     try:
         name = normalize_domain(name)
-    except TrackingError as exc:
+    except Invalid as exc:
         raise NotFound("no such sending domain") from exc
     domain = await session.scalar(select(SendingDomain).where(SendingDomain.name == name))
     if domain is None:
@@ -148,6 +140,12 @@ def domain_tracking(domain: SendingDomain) -> DomainTracking:
         track_text_links=domain.track_text_links,
         excluded_link_hosts=list(domain.excluded_link_hosts or []),
     )
+
+
+def merged_tracking(current: DomainTracking, patch: DomainTrackingPatch) -> DomainTracking:
+    """PATCH semantics: the fields sent replace the current ones, the rest stay."""
+    sent = {field: value for field in patch.__struct_fields__ if (value := getattr(patch, field)) is not None}
+    return msgspec.structs.replace(current, **sent)
 
 
 async def set_domain_tracking(
@@ -287,11 +285,11 @@ async def register_email(
 ) -> Registration:
     """Decide, record and rewrite one outgoing email. `account_id` None: an admin, any account."""
     if data.html is None and data.text is None:
-        raise TrackingError("send html, text or both")
+        raise Invalid("send html, text or both")
     if len(data.html or "") + len(data.text or "") > MAX_BODY_CHARS:
-        raise TrackingError(f"bodies larger than {MAX_BODY_CHARS} characters are not accepted")
+        raise Invalid(f"bodies larger than {MAX_BODY_CHARS} characters are not accepted")
     if not data.message_id.strip() or len(data.message_id) > 998:
-        raise TrackingError("message_id must be 1 to 998 characters")
+        raise Invalid("message_id must be 1 to 998 characters")
     domain = await get_domain(session, data.domain)
     if account_id is not None and domain.account_id != account_id:
         raise NotFound("no such sending domain")
@@ -324,7 +322,7 @@ async def register_email(
 
     links: list[tuple[str, str]] = []  # (part, destination), index = position
 
-    def tracker(part: str):
+    def tracker(part: str) -> Callable[[str], str]:
         def track(destination: str) -> str:
             links.append((part, destination))
             return ctx.click_url(email.id, len(links) - 1, destination)

@@ -21,9 +21,16 @@ if TYPE_CHECKING:
 
 
 class Allowlist(Protocol):
-    number: int | None  # the policy version, when the allowlist comes from one
-    content_hash: str  # identifies the declarations: compiled matchers are cached by it
-    declarations: list[Declaration]
+    @property
+    def number(self) -> int | None:  # the policy version, when the allowlist comes from one
+        ...
+
+    @property
+    def content_hash(self) -> str:  # identifies the declarations: compiled matchers are cached by it
+        ...
+
+    @property
+    def declarations(self) -> list[Declaration]: ...
 
 
 AllowlistSource = Callable[[], Awaitable["Allowlist | None"]]
@@ -41,7 +48,7 @@ def static_source(declarations: Iterable[Declaration], number: int | None = None
     digest = hashlib.sha256(msgspec.json.encode(items)).hexdigest()
     allowlist = StaticAllowlist(declarations=items, content_hash=digest, number=number)
 
-    async def current() -> StaticAllowlist:
+    async def current() -> Allowlist | None:
         return allowlist
 
     return current

@@ -14,7 +14,7 @@ from governance.enforcement import audit
 
 
 def _policy_in_force(database_url: str) -> tuple[list, int | None]:
-    from governance.db import standalone_session
+    from governance.core.db import standalone_session
     from policy_docs import service
 
     async def load():
@@ -52,7 +52,7 @@ def _remote_allowlist(url: str) -> dict:
 )
 @click.option("--chromium", default=audit.CHROMIUM, show_default=True, help="Chromium executable.")
 def audit_command(urls: tuple[str, ...], fmt: str, allowlist_url: str | None, chromium: str) -> None:
-    from governance.settings import Settings
+    from governance.core.settings import Settings
 
     if allowlist_url:
         try:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from governance.core.clock import utcnow
 from governance.enforcement.allowlist import CompiledAllowlist
 from governance.enforcement.cookies import SetCookie, mismatches, parse_set_cookie
 from governance.enforcement.schemas import ViolationReport
@@ -60,7 +61,7 @@ class CookieGuard:
     - `mode`: `enforce` strips a non-compliant header and reports it; `report` only reports it.
     - `require_secure`: the deployment requires Secure on every cookie (HTTPS only).
     - `on_violation`: called with a `ViolationReport` for each finding; must not block
-      (our app queues it, see `recorder.py`). Default: a log warning.
+      (our app queues it on a BatchWriter, see plugin.py). Default: a log warning.
     - Deletions (Max-Age<=0 or an Expires in the past) always pass: they store nothing.
     """
 
@@ -70,7 +71,7 @@ class CookieGuard:
         *,
         mode: str = "enforce",
         require_secure: bool = False,
-        on_violation: Callable[[ViolationReport], None] | None = None,
+        on_violation: Callable[[ViolationReport], object] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if mode not in MODES:
@@ -96,7 +97,8 @@ class CookieGuard:
             return
         rejected = self.rejected(cookies, allowlist, scope)
         if rejected and self.mode == "enforce":
-            message["headers"] = [header for index, header in enumerate(message["headers"]) if index not in rejected]
+            start = cast("dict[str, Any]", message)  # a response start: it has headers
+            start["headers"] = [header for index, header in enumerate(start["headers"]) if index not in rejected]
 
     def rejected(self, cookies: list[tuple[int, bytes]], allowlist: Allowlist, scope: Scope) -> set[int] | None:
         """Header indexes of the non-compliant cookies (each reported), or None when all comply."""
@@ -151,6 +153,7 @@ class CookieGuard:
             page=scope.get("path", "")[:1024],
             user_agent=user_agent.decode("latin-1")[:512],
             policy_version=allowlist.number,
+            occurred_at=utcnow(),
         )
         try:
             self.on_violation(report)
@@ -173,7 +176,7 @@ def guard_asgi(
     *,
     mode: str = "enforce",
     require_secure: bool = False,
-    on_violation: Callable[[ViolationReport], None] | None = None,
+    on_violation: Callable[[ViolationReport], object] | None = None,
 ) -> ASGIApp:
     """Wrap any ASGI app so only declared cookies leave it.
 
@@ -188,7 +191,7 @@ def guard_asgi(
         return app
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        if scope["type"] not in ("http", "websocket"):  # lifespan
             await app(scope, receive, send)
             return
 

@@ -1,4 +1,4 @@
-"""Wires enforcement into the app: routes, the Set-Cookie guard as a `before_send` hook, the recorder.
+"""Wires enforcement into the app: routes, the Set-Cookie guard as a `before_send` hook, its writer.
 
 `before_send` is Litestar's own hook on the outermost `send`: it sees every response message,
 including those from exception handlers and middleware, so no wrapping of `asgi_handler` is needed.
@@ -8,37 +8,48 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar.plugins import InitPluginProtocol
-
+from governance.core.plugin import DomainPlugin
+from governance.core.writer import BatchWriter
+from governance.enforcement import service
 from governance.enforcement.allowlist import policy_source
+from governance.enforcement.cli import audit_command
 from governance.enforcement.controllers import EnforcementController, ViolationsController
 from governance.enforcement.guard import CookieGuard
-from governance.enforcement.recorder import ViolationRecorder
+from governance.enforcement.schemas import ViolationReport
 
 if TYPE_CHECKING:
+    from click import Group
     from litestar.config.app import AppConfig
 
-    from governance.settings import Settings
+GUARD_STATE_KEY = "cookie_guard"
+WRITER_STATE_KEY = "violation_writer"
 
 
-class EnforcementPlugin(InitPluginProtocol):
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
+class EnforcementPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         state = app_config.state
-        recorder = ViolationRecorder(state["db_config"].get_session)
+        # Reports come from response paths: never make one wait; a full queue (database down) drops and counts.
+        writer = BatchWriter[ViolationReport](
+            "violation-writer", self.write_violations, when_full="drop", max_pending=10_000, max_batch=200
+        )
         guard = CookieGuard(
             policy_source(state),
             mode=self.settings.cookie_guard_mode,
             require_secure=self.settings.cookie_secure,
-            on_violation=recorder.submit,
+            on_violation=writer.put_nowait,
         )
-        state["cookie_guard"] = guard
-        state["violation_recorder"] = recorder
+        state[GUARD_STATE_KEY] = guard
+        state[WRITER_STATE_KEY] = writer
         app_config.route_handlers.extend([EnforcementController, ViolationsController])
         if guard.mode != "off":
             app_config.before_send.append(guard.before_send)
-        app_config.on_startup.append(recorder.start)
-        app_config.on_shutdown.append(recorder.stop)
+        app_config.on_startup.append(writer.start)
+        app_config.on_shutdown.append(writer.stop)
         return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        cli.add_command(audit_command)
+
+    async def write_violations(self, batch: list[ViolationReport]) -> int:
+        async with self.db.get_session() as session, session.begin():
+            return await service.record(session, batch)

@@ -7,11 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import delete, func, select
+from advanced_alchemy.filters import LimitOffset, OrderBy
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from governance.core import batches
+from governance.core.params import Period
 from governance.enforcement.models import Violation
 from governance.enforcement.schemas import ViolationReport
 
@@ -77,42 +81,41 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
     return sum(row["count"] for row in rows.values())
 
 
+class ViolationService(SQLAlchemyAsyncRepositoryService[Violation]):
+    class Repository(SQLAlchemyAsyncRepository[Violation]):
+        model_type = Violation
+
+    repository_type = Repository
+
+
 async def list_violations(
-    session: AsyncSession,
-    *,
-    source: str | None = None,
-    kind: str | None = None,
-    name: str | None = None,
-    reason: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    session: AsyncSession, page: LimitOffset | None = None, period: Period | None = None, **equal: str | None
 ) -> list[Violation]:
-    query = select(Violation).order_by(Violation.last_seen_at.desc(), Violation.id.desc()).limit(limit).offset(offset)
-    for column, value in (
-        (Violation.source, source),
-        (Violation.kind, kind),
-        (Violation.name, name),
-        (Violation.reason, reason),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(Violation.last_seen_at >= since)
-    if until is not None:
-        query = query.where(Violation.occurred_at < until)
-    return list(await session.scalars(query))
+    """The newest violations (first page by default), with the same filters as `page_of_violations`."""
+    return (await page_of_violations(session, page or LimitOffset(1000, 0), period or Period(None, None), **equal))[0]
+
+
+async def page_of_violations(
+    session: AsyncSession, page: LimitOffset, period: Period, **equal: str | None
+) -> tuple[list[Violation], int]:
+    """A page of the violation log, most recently seen first, and how many match. A period keeps the
+    findings seen during it (last seen after `since`, first seen before `until`)."""
+    overlapping = []
+    if period.since is not None:
+        overlapping.append(Violation.last_seen_at >= period.since)
+    if period.until is not None:
+        overlapping.append(Violation.occurred_at < period.until)
+    equal_to = [getattr(Violation, field) == value for field, value in equal.items() if value is not None]
+    found, total = await ViolationService(session=session).get_many_and_count(
+        page, OrderBy("last_seen_at", "desc"), OrderBy("id", "desc"), *overlapping, *equal_to
+    )
+    return list(found), total
 
 
 async def count_before(session: AsyncSession, cutoff: datetime) -> int:
-    return int(
-        await session.scalar(select(func.count()).select_from(Violation).where(Violation.occurred_at < cutoff)) or 0
-    )
+    return await batches.count_before(session, Violation.occurred_at, cutoff)
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` violations first seen before `cutoff`, oldest first; returns how many."""
-    oldest = select(Violation.id).where(Violation.occurred_at < cutoff).order_by(Violation.id).limit(limit)
-    result = await session.execute(delete(Violation).where(Violation.id.in_(oldest.scalar_subquery())))
-    return int(result.rowcount or 0)
+    return await batches.delete_oldest(session, Violation, Violation.occurred_at, cutoff, limit)

@@ -1,7 +1,7 @@
 """Alembic environment, driven by advanced-alchemy's `database` CLI group and by the test fixtures."""
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from advanced_alchemy.base import metadata_registry
 from alembic import context
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 config: "AlembicCommandConfig" = context.config  # type: ignore[assignment]
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(
         target_metadata=metadata_registry.get(config.bind_key),
         compare_type=config.compare_type,

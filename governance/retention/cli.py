@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import click
 
-from governance.db import create_engine
+from governance.core.plugin import app_command, database_of, run_async, settings_of
 from governance.retention import service
 from governance.retention.registry import data_classes
 from governance.retention.scheduler import purge_time, run_forever
-from governance.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 
 def _print_preview(previews: list[service.Preview]) -> None:
@@ -23,7 +26,7 @@ def _print_preview(previews: list[service.Preview]) -> None:
     click.echo(f"{'total':<{width}}  {'':<25}  {sum(p.rows for p in previews)}")
 
 
-@click.command(name="purge", help="Delete data older than its retention period, in batches, and record a purge run.")
+@app_command(name="purge", help="Delete data older than its retention period, in batches, and record a purge run.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted; deletes nothing.")
 @click.option(
     "--batch-size",
@@ -31,11 +34,10 @@ def _print_preview(previews: list[service.Preview]) -> None:
     type=click.IntRange(min=1),
     help=f"Rows per transaction [default: {service.SQLITE_BATCH_SIZE} on SQLite, {service.BATCH_SIZE} on PostgreSQL]",
 )
-def purge_command(dry_run: bool, batch_size: int | None) -> None:
-    settings = Settings.from_env()
+def purge_command(app: Litestar, dry_run: bool, batch_size: int | None) -> None:
+    engine = database_of(app).get_engine()
 
     async def go() -> None:
-        engine = create_engine(settings.database_url)
         try:
             async with service.sessions(engine)() as session:
                 previews = await service.preview(session)
@@ -45,11 +47,7 @@ def purge_command(dry_run: bool, batch_size: int | None) -> None:
                 return
             with click.progressbar(length=sum(p.rows for p in previews), label="Purging", show_pos=True) as bar:
                 run = await service.purge(
-                    engine,
-                    trigger="cli",
-                    actor="cli",
-                    batch_size=batch_size,
-                    progress=lambda _name, rows: bar.update(rows),
+                    engine, trigger="cli", actor="cli", batch_size=batch_size, progress=lambda _, rows: bar.update(rows)
                 )
             if run is None:  # only a scheduled slot can be found taken
                 return
@@ -62,19 +60,13 @@ def purge_command(dry_run: bool, batch_size: int | None) -> None:
         finally:
             await engine.dispose()
 
-    try:
-        asyncio.run(go())
-    except service.PurgeBusy as exc:
-        raise click.ClickException(str(exc)) from exc
+    run_async(go)
 
 
-@click.command(
-    name="scheduler", help="Run only the retention scheduler (daily purge at MS_PURGE_AT_UTC) until stopped."
-)
-def scheduler_command() -> None:
-    settings = Settings.from_env()
+@app_command(name="scheduler", help="Run only the retention scheduler (daily purge at MS_PURGE_AT_UTC) until stopped.")
+def scheduler_command(app: Litestar) -> None:
+    settings, engine = settings_of(app), database_of(app).get_engine()
     purge_time(settings)  # a malformed time fails here, before anything starts
-
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def go() -> None:
@@ -82,7 +74,6 @@ def scheduler_command() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        engine = create_engine(settings.database_url, pool_pre_ping=True)
         try:
             await run_forever(engine, settings, stop)
         finally:
@@ -91,5 +82,5 @@ def scheduler_command() -> None:
     click.echo(
         f"retention scheduler: daily purge at {settings.purge_at_utc} UTC; stop with Ctrl-C or SIGTERM", err=True
     )
-    asyncio.run(go())
+    run_async(go)
     click.echo("retention scheduler stopped", err=True)

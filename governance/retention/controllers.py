@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, Response, get, post, put
-from litestar.exceptions import ClientException, HTTPException
-from litestar.params import Parameter, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
-from sqlalchemy.ext.asyncio import AsyncSession
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, Response, get, post, put
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED
 
 from auth.guards import auditors, privacy_staff
-from auth.schemas import Principal
-from governance.exports import check_format, export_response
+from auth.schemas import AuthRequest
+from governance.core.exports import export_response, export_spec
+from governance.core.params import AppSettings, DbEngine, DbSession, ExportFormat, PageParam
+from governance.core.problems import problems
+from governance.core.settings import Settings
 from governance.retention import service
 from governance.retention.schemas import RUN_COLUMNS, PurgeRunView, RetentionUpdate, RetentionView, RuleView
-from governance.settings import Settings
 
 
 def _view(rules: list[service.Rule], settings: Settings) -> RetentionView:
@@ -28,37 +29,40 @@ class RetentionController(Controller):
     tags = ["retention"]
 
     @get("/", guards=[privacy_staff], summary="Retention period of every data class")
-    async def show(self, db_session: AsyncSession, settings: Settings) -> RetentionView:
+    async def show(self, db_session: DbSession, settings: AppSettings) -> RetentionView:
         return _view(await service.rules(db_session), settings)
 
-    @put("/", guards=[privacy_staff], summary="Change retention periods (days; null restores the default); audited")
+    @put(
+        "/",
+        guards=[privacy_staff],
+        summary="Change retention periods; audited",
+        description="Replaces the periods it names (whole days; `null` restores the default) and keeps the others.",
+        responses=problems(422),
+    )
     async def update(
-        self, data: RetentionUpdate, request: Request[Principal, Any, Any], db_session: AsyncSession, settings: Settings
+        self, data: JSONBody[RetentionUpdate], request: AuthRequest, db_session: DbSession, settings: AppSettings
     ) -> RetentionView:
-        try:
-            rules = await service.set_periods(db_session, data.periods, actor=request.user.label)
-        except service.RetentionError as exc:
-            raise ClientException(str(exc)) from exc
+        rules = await service.set_periods(db_session, data.periods, actor=request.user.label)
         return _view(rules, settings)
 
-    @get("/runs", guards=[auditors], summary="The purge log, newest first (?format=csv for a download)")
-    async def list_runs(
-        self,
-        db_session: AsyncSession,
-        fmt: Annotated[str, QueryParameter(name="format", description="json or csv")] = "json",
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    ) -> Response:
-        check_format(fmt)
-        runs = [PurgeRunView.of(run) for run in await service.runs(db_session, limit=limit)]
-        if fmt == "json":
-            return Response(runs)
+    @get(
+        "/runs",
+        guards=[auditors],
+        summary="The purge log, newest first",
+        responses=export_spec(OffsetPagination[PurgeRunView]),
+    )
+    async def list_runs(self, db_session: DbSession, page: PageParam, format: ExportFormat = "json") -> Response[Any]:
+        runs, total = await service.runs(db_session, page)
+        views = [PurgeRunView.of(run) for run in runs]
+        if format == "json":
+            return Response(OffsetPagination(items=views, limit=page.limit, offset=page.offset, total=total))
         rows = [
             {
                 **{c: getattr(r, c) for c in RUN_COLUMNS},
                 "cutoffs": json.dumps(r.cutoffs),
                 "deleted": json.dumps(r.deleted),
             }
-            for r in runs
+            for r in views
         ]
         return export_response("csv", RUN_COLUMNS, rows, "purge-runs")
 
@@ -67,13 +71,10 @@ class RetentionController(Controller):
         guards=[privacy_staff],
         status_code=HTTP_201_CREATED,
         summary="Purge now; answers with the finished run",
+        responses=problems(409),
     )
-    async def run_now(self, request: Request[Principal, Any, Any]) -> PurgeRunView:
-        engine = request.app.state["db_config"].get_engine()
-        try:
-            run = await service.purge(engine, trigger="manual", actor=request.user.label)
-        except service.PurgeBusy as exc:
-            raise HTTPException(status_code=HTTP_409_CONFLICT, detail=str(exc)) from exc
+    async def run_now(self, request: AuthRequest, db_engine: DbEngine) -> PurgeRunView:
+        run = await service.purge(db_engine, trigger="manual", actor=request.user.label)
         if run is None:  # only a scheduled slot can be found taken; kept for the type checker
-            raise HTTPException(status_code=HTTP_409_CONFLICT, detail="this purge already ran")
+            raise service.PurgeBusy
         return PurgeRunView.of(run)

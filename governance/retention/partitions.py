@@ -11,6 +11,7 @@ future). The primary key becomes `(id, c)`: PostgreSQL requires the partition ke
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -46,11 +47,11 @@ def _quote(name: str) -> str:
 
 def is_partitioned(conn: Connection, table: str) -> bool:
     kind = conn.scalar(text("SELECT relkind::text FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table})
-    return kind == "p"
+    return bool(kind == "p")
 
 
 def table_exists(conn: Connection, table: str) -> bool:
-    return conn.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table})
+    return bool(conn.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}))
 
 
 def month_partitions(conn: Connection, table: str) -> list[date]:
@@ -151,7 +152,14 @@ def _shape(conn: Connection, table: str) -> _Shape:
     )
 
 
-def _rebuild(conn: Connection, table: str, shape: _Shape, create: str, primary_key: str, before_copy=None) -> None:
+def _rebuild(
+    conn: Connection,
+    table: str,
+    shape: _Shape,
+    create: str,
+    primary_key: str,
+    before_copy: Callable[[], None] | None = None,
+) -> None:
     """Rename `table` aside, create the new one (`create` gets the old name), copy the rows, drop the
     old one, then put back the primary key, indexes, foreign keys and the id sequence's ownership."""
     tbl, old = _quote(table), _quote(f"{table}__old")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from governance.core.batches import count_before, delete_oldest
 from governance.retention.models import PurgeRun
 
 PurgeFn = Callable[[AsyncSession, datetime, int], Awaitable[int]]
@@ -42,28 +42,20 @@ class DataClass:
     partitioning: Partitioning | None = None
 
 
-def _finished_runs_before(cutoff: datetime):
-    return (PurgeRun.started_at < cutoff) & (PurgeRun.status != "running")
-
-
 async def purge_runs_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """The purge log itself; a run still going is never purged."""
-    ids = select(PurgeRun.id).where(_finished_runs_before(cutoff)).order_by(PurgeRun.started_at).limit(limit)
-    result = await session.execute(
-        delete(PurgeRun).where(PurgeRun.id.in_(ids.scalar_subquery())).execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    return await delete_oldest(session, PurgeRun, PurgeRun.started_at, cutoff, limit, PurgeRun.status != "running")
 
 
 async def count_purge_runs_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await session.scalar(select(func.count()).where(_finished_runs_before(cutoff))) or 0
+    return await count_before(session, PurgeRun.started_at, cutoff, PurgeRun.status != "running")
 
 
 @cache
 def data_classes() -> dict[str, DataClass]:
     """Built on first use, so importing retention never imports every domain."""
     from auth import service as auth
-    from governance import audit
+    from governance.core import audit
     from governance.enforcement import service as enforcement
     from tracking import events as tracking
     from tracking.journey import service as journey

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,14 +18,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from governance.core.clock import utcnow
+from governance.core.settings import SettingsError
 from governance.retention import service
-from governance.settings import SettingsError
 
 if TYPE_CHECKING:
-    from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from governance.settings import Settings
+    from governance.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +53,8 @@ def slot_name(slot: datetime) -> str:
 
 async def scheduled_purge(engine: AsyncEngine, daily: time) -> None:
     """The daily job (and its catch-up): purge for the latest slot unless someone already did."""
-    slot = latest_slot(service.now(), daily)
-    if service.now() - slot > MISFIRE_GRACE:
+    slot = latest_slot(utcnow(), daily)
+    if utcnow() - slot > MISFIRE_GRACE:
         await service.resume_abandoned(engine)  # too late for this slot: the next one will do
         return
     try:
@@ -89,22 +87,6 @@ def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler
         name="retention purge catch-up",
     )
     return scheduler
-
-
-@asynccontextmanager
-async def scheduler_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Runs the scheduler beside the app unless this instance has it switched off (MS_SCHEDULER_ENABLED)."""
-    settings: Settings = app.state["settings"]
-    if not settings.scheduler_enabled:
-        yield
-        return
-    scheduler = app.state["retention_scheduler"] = build_scheduler(app.state["db_config"].get_engine(), settings)
-    scheduler.start()
-    try:
-        yield
-    finally:
-        scheduler.shutdown(wait=False)
-        del app.state["retention_scheduler"]
 
 
 async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:

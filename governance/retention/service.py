@@ -13,14 +13,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from advanced_alchemy.filters import LimitOffset, OrderBy
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from governance import audit
+from governance.core import audit
+from governance.core.clock import utcnow as now
+from governance.core.errors import Conflict, FieldError, Invalid
 from governance.retention import partitions
 from governance.retention.locking import purge_lock
 from governance.retention.models import PurgeRun, RetentionRule
@@ -41,17 +46,9 @@ LOCK_NOT_AVAILABLE = "55P03"
 Progress = Callable[[str, int], None]
 
 
-class RetentionError(Exception):
-    """A rule of this module refused the request; the message is safe to show."""
-
-
-class PurgeBusy(RetentionError):
+class PurgeBusy(Conflict):
     def __init__(self) -> None:
-        super().__init__("a purge is already running")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+        super().__init__("a purge is already running; try again when it has finished")
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -72,41 +69,47 @@ class Rule:
 
 
 async def rules(session: AsyncSession) -> list[Rule]:
-    chosen = {row.data_class: row.period_days for row in await session.scalars(select(RetentionRule))}
+    chosen = {row.data_class: row.period_days for row in await RetentionRuleService(session=session).get_many()}
     return [Rule(dc, chosen.get(name, dc.default_days), name in chosen) for name, dc in data_classes().items()]
 
 
-def _check_period(data_class: DataClass, days: Any) -> None:
+def _period_problem(data_class: DataClass, days: Any) -> str | None:
     if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
-        raise RetentionError(f"{data_class.name}: the period is a positive whole number of days")
+        return "the period is a positive whole number of days"
     if days < data_class.minimum_days:
-        raise RetentionError(f"{data_class.name}: the period cannot be shorter than {data_class.minimum_days} days")
+        return f"the period cannot be shorter than {data_class.minimum_days} days"
     if days > MAX_DAYS:
-        raise RetentionError(f"{data_class.name}: the period cannot be longer than {MAX_DAYS} days")
+        return f"the period cannot be longer than {MAX_DAYS} days"
+    return None
+
+
+def _period_problem_of(known: dict[str, DataClass], name: str, days: Any) -> str | None:
+    if name not in known:
+        return f"unknown data class; the classes are {', '.join(known)}"
+    return None if days is None else _period_problem(known[name], days)
 
 
 async def set_periods(session: AsyncSession, periods: dict[str, int | None], *, actor: str) -> list[Rule]:
     """Change periods (None restores the default); all are checked before any is written; each change is audited."""
     known = data_classes()
     if not periods:
-        raise RetentionError("nothing to change: give `periods` as {data class: days or null}")
-    for name, days in periods.items():
-        if name not in known:
-            raise RetentionError(f"unknown data class {name!r}; the classes are {', '.join(known)}")
-        if days is not None:
-            _check_period(known[name], days)
+        raise Invalid("nothing to change: give `periods` as {data class: days or null}")
+    problems = [
+        FieldError(f"periods.{name}", problem)
+        for name, days in periods.items()
+        if (problem := _period_problem_of(known, name, days))
+    ]
+    if problems:
+        raise Invalid(f"{len(problems)} retention period(s) cannot be set", errors=problems)
     current = {rule.data_class.name: rule for rule in await rules(session)}
-    rows = {row.data_class: row for row in await session.scalars(select(RetentionRule))}
+    stored = RetentionRuleService(session=session)
     for name, days in periods.items():
         old, new = current[name].period_days, days if days is not None else known[name].default_days
-        row = rows.get(name)
         if days is None:
-            if row is not None:
-                await session.delete(row)
-        elif row is None:
-            session.add(RetentionRule(data_class=name, period_days=days, updated_at=now(), updated_by=actor))
+            await stored.delete_where(data_class=name)
         else:
-            row.period_days, row.updated_at, row.updated_by = days, now(), actor
+            chosen = {"data_class": name, "period_days": days, "updated_at": now(), "updated_by": actor}
+            await stored.upsert(chosen, match_fields=["data_class"])
         if old != new or (days is not None) != current[name].custom:
             await audit.record(
                 session,
@@ -124,8 +127,24 @@ async def set_periods(session: AsyncSession, periods: dict[str, int | None], *, 
 # --- purge runs ----------------------------------------------------------------------------
 
 
-async def runs(session: AsyncSession, limit: int = 100) -> list[PurgeRun]:
-    return list(await session.scalars(select(PurgeRun).order_by(PurgeRun.id.desc()).limit(limit)))
+class PurgeRunService(SQLAlchemyAsyncRepositoryService[PurgeRun]):
+    class Repository(SQLAlchemyAsyncRepository[PurgeRun]):
+        model_type = PurgeRun
+
+    repository_type = Repository
+
+
+class RetentionRuleService(SQLAlchemyAsyncRepositoryService[RetentionRule]):
+    class Repository(SQLAlchemyAsyncRepository[RetentionRule]):
+        model_type = RetentionRule
+
+    repository_type = Repository
+
+
+async def runs(session: AsyncSession, page: LimitOffset) -> tuple[list[PurgeRun], int]:
+    """One page of the purge log, newest first, and how many runs there are."""
+    found, total = await PurgeRunService(session=session).get_many_and_count(page, OrderBy("id", "desc"))
+    return list(found), total
 
 
 @dataclass(frozen=True)
@@ -178,7 +197,7 @@ async def resume_abandoned(engine: AsyncEngine, *, batch_size: int | None = None
 class _Job:
     def __init__(self, engine: AsyncEngine, batch_size: int | None, progress: Progress | None) -> None:
         if batch_size is not None and batch_size <= 0:
-            raise RetentionError("the batch size must be positive")
+            raise Invalid("the batch size must be positive")
         self.batch_size = batch_size or (SQLITE_BATCH_SIZE if engine.dialect.name == "sqlite" else BATCH_SIZE)
         self.engine, self.progress = engine, progress
         self.sessions = sessions(engine)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.guards import auditors, privacy_staff
-from auth.schemas import Principal
-from governance.exports import check_format, export_response
-from governance.settings import Settings
+from auth.schemas import AuthRequest
+from governance.core.clock import utcnow
+from governance.core.exports import export_response, export_spec
+from governance.core.params import AppSettings, DbSession, ExportFormat, PeriodParam
+from governance.core.problems import problems
+from governance.core.settings import Settings
 from tracking.journey import geo, service
 from tracking.journey.schemas import (
     MAX_BATCH_BYTES,
@@ -64,16 +64,13 @@ def journey_script() -> Response[str]:
 
 
 async def ingest_events(
-    request: Request, data: EventBatch, db_session: AsyncSession, settings: Settings
+    request: Request, data: JSONBody[EventBatch], db_session: DbSession, settings: AppSettings
 ) -> IngestResult:
     if opted_out(request):
         return IngestResult(accepted=0)
     peer = request.client.host if request.client else None
     country, region = geo.coarse_geo(peer, request.headers, settings.trusted_proxies)
-    try:
-        accepted = await service.record_batch(db_session, data, country=country, region=region)
-    except service.InvalidInput as exc:
-        raise ClientException(str(exc)) from exc
+    accepted = await service.record_batch(db_session, data, country=country, region=region)
     return IngestResult(accepted=accepted)
 
 
@@ -99,6 +96,7 @@ def ingest_handler(settings: Settings) -> HTTPRouteHandler:
         request_max_body_size=MAX_BATCH_BYTES,
         status_code=HTTP_202_ACCEPTED,
         summary="Store a batch of journey events from the snippet (all or nothing)",
+        responses=problems(413, 422, 429),
         tags=["journey"],
     )(ingest_events)
 
@@ -107,31 +105,30 @@ class JourneyStaffController(Controller):
     path = "/api/journey"
     tags = ["journey"]
 
-    @get("/report", guards=[auditors], summary="Visitors, sessions, landing/exit pages, attribution, funnel, countries")
+    @get(
+        "/report",
+        guards=[auditors],
+        summary="Visitors, sessions, landing/exit pages, attribution, funnel, countries",
+        description="For the sessions that started in [since, until); default: the 30 days before until (now).",
+        responses=export_spec(JourneyReport),
+    )
     async def report(
         self,
-        db_session: AsyncSession,
-        start: Annotated[
-            str | None, QueryParameter(name="from", description="ISO date or datetime (default: 30 days before `to`)")
+        db_session: DbSession,
+        period: PeriodParam,
+        format: ExportFormat = "json",
+        steps: Annotated[
+            str | None, QueryParameter(max_length=1400, description="Funnel steps in order, comma-separated")
         ] = None,
-        end: Annotated[
-            str | None, QueryParameter(name="to", description="ISO datetime, exclusive; a bare date includes that day")
-        ] = None,
-        steps: Annotated[str | None, QueryParameter(description="funnel steps in order, comma-separated")] = None,
-        top: Annotated[int, QueryParameter(ge=1, le=100, description="rows per list")] = 10,
-        fmt: Annotated[str, QueryParameter(name="format", description="json or csv")] = "json",
-    ) -> Any:
-        check_format(fmt)
-        try:
-            lower, upper = service.report_range(start, end)
-            funnel_steps = service.parse_steps(steps)
-        except service.InvalidInput as exc:
-            raise ClientException(str(exc)) from exc
+        top: Annotated[int, QueryParameter(ge=1, le=100, description="Rows per list")] = 10,
+    ) -> Response[Any]:
+        lower, upper = service.report_range(period)
+        funnel_steps = service.parse_steps(steps)
         report: JourneyReport = await service.build_report(db_session, lower, upper, steps=funnel_steps, top=top)
-        if fmt == "csv":
-            stamp = datetime.now(UTC).strftime("%Y%m%d")
+        if format == "csv":
+            stamp = utcnow().strftime("%Y%m%d")
             return export_response("csv", service.CSV_COLUMNS, service.report_rows(report), f"journey-report-{stamp}")
-        return report
+        return Response(report)
 
     @delete(
         "/visitors/{visitor_id:str}",
@@ -140,12 +137,12 @@ class JourneyStaffController(Controller):
         summary="Erase every event of one visitor",
     )
     async def erase_visitor(
-        self, visitor_id: str, request: Request[Principal, Any, Any], db_session: AsyncSession
+        self,
+        visitor_id: Annotated[str, PathParameter(max_length=36, description="The visitor's id (a UUID)")],
+        request: AuthRequest,
+        db_session: DbSession,
     ) -> ErasureResult:
-        try:
-            events, sessions = await service.erase_visitor(db_session, visitor_id, actor=request.user.label)
-        except service.InvalidInput as exc:
-            raise ClientException(str(exc)) from exc
+        events, sessions = await service.erase_visitor(db_session, visitor_id, actor=request.user.label)
         return ErasureResult(visitor_id=visitor_id, events_deleted=events, sessions_deleted=sessions)
 
 

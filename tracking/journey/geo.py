@@ -1,7 +1,7 @@
 """Coarse geo from the hosting proxy's headers, believed only when the peer is a trusted proxy.
 
 Anyone can send `CF-IPCountry: FR`; only a request whose TCP peer is one of
-`settings.trusted_proxies` gets its geo headers read (governance/proxies.py). The IP address
+`settings.trusted_proxies` gets its geo headers read (governance/core/proxies.py). The IP address
 itself is never stored.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from governance.proxies import forwarded_client, is_trusted, trusted_networks
+from governance.core.proxies import forwarded_client, is_trusted, trusted_networks
 
 COUNTRY_HEADERS = ("cf-ipcountry", "x-vercel-ip-country", "cloudfront-viewer-country")
 REGION_HEADERS = ("x-vercel-ip-country-region", "cloudfront-viewer-country-region")

@@ -125,8 +125,8 @@ async def build_report(
     `steps` orders the funnel (default: the most common steps)."""
     visitors, sessions, page_views = await _totals(session, start, end)
     return JourneyReport(
-        start=start,
-        end=end,
+        since=start,
+        until=end,
         visitors=visitors,
         sessions=sessions,
         page_views=page_views,
@@ -146,8 +146,8 @@ CSV_COLUMNS = ("section", "label", "source", "medium", "campaign", "count", "dro
 def report_rows(report: JourneyReport) -> list[dict[str, Any]]:
     """The report flattened for one CSV: a `section` column says which figure a row belongs to."""
     rows: list[dict[str, Any]] = [
-        {"section": "summary", "label": "from", "count": report.start.isoformat()},
-        {"section": "summary", "label": "to", "count": report.end.isoformat()},
+        {"section": "summary", "label": "since", "count": report.since.isoformat()},
+        {"section": "summary", "label": "until", "count": report.until.isoformat()},
         {"section": "summary", "label": "visitors", "count": report.visitors},
         {"section": "summary", "label": "sessions", "count": report.sessions},
         {"section": "summary", "label": "page_views", "count": report.page_views},

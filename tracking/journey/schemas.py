@@ -73,8 +73,8 @@ class CountryCount(msgspec.Struct):
 
 
 class JourneyReport(msgspec.Struct):
-    start: datetime = msgspec.field(name="from")
-    end: datetime = msgspec.field(name="to")
+    since: datetime
+    until: datetime
     visitors: int = 0
     sessions: int = 0
     page_views: int = 0

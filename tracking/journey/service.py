@@ -1,6 +1,6 @@
 """Journey rules: turning a browser batch into stored events, erasure, and the retention hooks.
 
-No HTTP here; the controllers turn `InvalidInput` into a 400.
+No HTTP here; rule violations raise governance.core.errors.Invalid naming the field.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from governance import audit
+from governance.core import audit, batches
+from governance.core.clock import utcnow
+from governance.core.errors import BadRequest, FieldError, Invalid
+from governance.core.params import Period
 from tracking.journey.models import PAGE_TYPES, JourneyEvent, JourneySession
 from tracking.journey.report import CSV_COLUMNS, build_report, report_rows  # noqa: F401  (the service's report API)
 from tracking.journey.schemas import UUID_PATTERN, EventBatch, EventIn, FirstTouchIn
@@ -26,8 +29,9 @@ DEFAULT_REPORT_DAYS = 30
 _VISITOR_ID = re.compile(UUID_PATTERN)
 
 
-class InvalidInput(ValueError):
-    """Input breaks a rule msgspec cannot express; the message names the field."""
+def invalid(field: str, problem: str) -> Invalid:
+    """Input that breaks a rule msgspec cannot express, naming the field."""
+    return Invalid(f"{field} {problem}", errors=[FieldError(field, problem)])
 
 
 FIRST_TOUCH_COLUMNS = ("ft_referrer", "ft_source", "ft_medium", "ft_campaign", "ft_term", "ft_content")
@@ -39,7 +43,7 @@ def _first_touch_columns(first_touch: FirstTouchIn | None) -> dict[str, str | No
     try:
         referrer = referrer_host(first_touch.referrer)
     except BadUrl as exc:
-        raise InvalidInput(f"first_touch.referrer {exc}") from exc
+        raise invalid("first_touch.referrer", str(exc)) from exc
     return {
         "ft_referrer": referrer,
         "ft_source": first_touch.utm_source or None,
@@ -52,22 +56,22 @@ def _first_touch_columns(first_touch: FirstTouchIn | None) -> dict[str, str | No
 
 def _event_columns(event: EventIn, where: str) -> dict[str, Any]:
     if (event.type == "step") != (event.step is not None):
-        raise InvalidInput(f"{where}.step is required on step events and not allowed on others")
+        raise invalid(f"{where}.step", "is required on step events and not allowed on others")
     if event.type == "transition" and event.from_url is None:
-        raise InvalidInput(f"{where}.from_url is required on transition events")
+        raise invalid(f"{where}.from_url", "is required on transition events")
     try:
         path, query = reduce_url(event.url)
     except BadUrl as exc:
-        raise InvalidInput(f"{where}.url {exc}") from exc
+        raise invalid(f"{where}.url", str(exc)) from exc
     try:
         from_path = reduce_url(event.from_url)[0] if event.from_url else None
     except BadUrl as exc:
-        raise InvalidInput(f"{where}.from_url {exc}") from exc
+        raise invalid(f"{where}.from_url", str(exc)) from exc
     return {"event_type": event.type, "path": path, "query": query, "from_path": from_path, "step": event.step}
 
 
 def event_rows(batch: EventBatch, *, received_at: datetime) -> list[dict[str, Any]]:
-    """All rows of a batch, or `InvalidInput` before any is stored (a batch is all or nothing)."""
+    """All rows of a batch, or Invalid before any is stored (a batch is all or nothing)."""
     return [
         {
             "visitor_id": batch.visitor_id,
@@ -156,13 +160,15 @@ async def record_batch(
 
 def check_visitor_id(visitor_id: str) -> str:
     if not _VISITOR_ID.fullmatch(visitor_id):
-        raise InvalidInput("visitor id must be a lower-case UUID")
+        raise BadRequest(
+            "visitor id must be a lower-case UUID", errors=[FieldError("visitor_id", "must be a lower-case UUID")]
+        )
     return visitor_id
 
 
 async def _delete(session: AsyncSession, statement: Any) -> int:
     result = await session.execute(statement.execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return batches.affected(result)
 
 
 async def erase_visitor(session: AsyncSession, visitor_id: str, *, actor: str) -> tuple[int, int]:
@@ -181,24 +187,12 @@ async def erase_visitor(session: AsyncSession, visitor_id: str, *, actor: str) -
     return events, sessions
 
 
-def _instant(value: str, name: str) -> tuple[datetime, bool]:
-    """An ISO date or datetime (UTC unless it says otherwise); True when it was a bare date."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{name} must be an ISO date or datetime, not {value!r}") from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), "T" not in value and " " not in value
-
-
-def report_range(start: str | None, end: str | None, *, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """[from, to): `to` defaults to now, `from` to 30 days before; a bare `to` date includes that day."""
-    upper = now or datetime.now(UTC)
-    if end:
-        upper, is_date = _instant(end, "to")
-        upper += timedelta(days=1) if is_date else timedelta()
-    lower = _instant(start, "from")[0] if start else upper - timedelta(days=DEFAULT_REPORT_DAYS)
+def report_range(period: Period, *, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[since, until): until defaults to now, since to 30 days before until."""
+    upper = period.until or now or utcnow()
+    lower = period.since or upper - timedelta(days=DEFAULT_REPORT_DAYS)
     if lower >= upper:
-        raise InvalidInput("from must be before to")
+        raise BadRequest("since must be before until", errors=[FieldError("since", "must be before until")])
     return lower, upper
 
 
@@ -207,7 +201,10 @@ def parse_steps(raw: str | None) -> Sequence[str] | None:
         return None
     steps = [step.strip() for step in raw.split(",") if step.strip()]
     if len(steps) > 20 or len(set(steps)) != len(steps):
-        raise InvalidInput("steps: up to 20 distinct step names, comma-separated")
+        raise BadRequest(
+            "steps: up to 20 distinct step names, comma-separated",
+            errors=[FieldError("steps", "up to 20 distinct step names, comma-separated")],
+        )
     return steps
 
 
@@ -217,22 +214,12 @@ def parse_steps(raw: str | None) -> Sequence[str] | None:
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` of the oldest rows older than `cutoff`: events first, then sessions
     that ended before it. Returns how many went."""
-    oldest_events = (
-        select(JourneyEvent.id).where(JourneyEvent.occurred_at < cutoff).order_by(JourneyEvent.occurred_at).limit(limit)
-    )
-    purged = await _delete(session, delete(JourneyEvent).where(JourneyEvent.id.in_(oldest_events)))
+    purged = await batches.delete_oldest(session, JourneyEvent, JourneyEvent.occurred_at, cutoff, limit)
     if purged < limit:
-        ended = (
-            select(JourneySession.id)
-            .where(JourneySession.ended_at < cutoff)
-            .order_by(JourneySession.ended_at)
-            .limit(limit - purged)
-        )
-        purged += await _delete(session, delete(JourneySession).where(JourneySession.id.in_(ended)))
+        purged += await batches.delete_oldest(session, JourneySession, JourneySession.ended_at, cutoff, limit - purged)
     return purged
 
 
 async def count_before(session: AsyncSession, cutoff: datetime) -> int:
-    events = select(func.count()).select_from(JourneyEvent).where(JourneyEvent.occurred_at < cutoff)
-    sessions = select(func.count()).select_from(JourneySession).where(JourneySession.ended_at < cutoff)
-    return (await session.scalar(events) or 0) + (await session.scalar(sessions) or 0)
+    events = await batches.count_before(session, JourneyEvent.occurred_at, cutoff)
+    return events + await batches.count_before(session, JourneySession.ended_at, cutoff)

@@ -73,5 +73,5 @@ def test_an_api_key_cannot_manage_api_keys(client, db):
     key = db.create_api_key("acme")
     bearer = {"Authorization": f"Bearer {key}"}
 
-    assert client.post("/api/api-keys/", json={}, headers=bearer).status_code == 401
-    assert client.get("/api/api-keys/", headers=bearer).status_code == 401
+    assert client.post("/api/api-keys/", json={}, headers=bearer).status_code == 403
+    assert client.get("/api/api-keys/", headers=bearer).status_code == 403

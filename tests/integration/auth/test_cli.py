@@ -7,40 +7,46 @@ import sys
 from tests.conftest import PASSWORD
 
 
-def governance(db, *args, stdin=""):
+def test_a_user_created_by_python_m_governance_can_sign_in(client, db):
     env = {**os.environ, "MS_DATABASE_URL": db.url, "MS_JWT_SECRET": "j" * 40, "MS_TOKEN_KEYS": "k1:" + "t" * 40}
-    return subprocess.run(
-        [sys.executable, "-m", "governance", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
-    )
-
-
-def test_a_user_created_by_the_cli_can_sign_in(client, db):
-    result = governance(
-        db, "users", "create", "--email", "Staff@Example.test", "--role", "privacy_staff", stdin=PASSWORD + "\n"
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "governance",
+        "users",
+        "create",
+        "--email",
+        "Staff@Example.test",
+        "--role",
+        "privacy_staff",
+    ]
+    result = subprocess.run(command, input=PASSWORD + "\n", capture_output=True, text=True, env=env, timeout=60)
 
     assert result.returncode == 0, result.stderr
     response = client.post("/auth/login", json={"email": "staff@example.test", "password": PASSWORD})
     assert response.status_code == 200 and response.json()["user"]["roles"] == ["privacy_staff"]
 
 
-def test_the_cli_refuses_a_weak_password_with_a_sentence(db):
-    result = governance(db, "users", "create", "--email", "x@example.test", "--role", "auditor", stdin="short\n")
+def test_the_cli_refuses_a_weak_password_with_a_sentence(cli, db):
+    result = cli("users", "create", "--email", "x@example.test", "--role", "auditor", input="short\n")
 
-    assert result.returncode != 0 and "at least 12 characters" in result.stderr
+    assert result.exit_code == 1 and "at least 12 characters" in result.stderr
+    assert db.scalar("SELECT count(*) FROM users") == 0
 
 
-def test_if_missing_leaves_an_existing_user_alone(db):
-    governance(db, "users", "create", "--email", "a@example.test", "--role", "admin", stdin=PASSWORD + "\n")
-    again = governance(
-        db, "users", "create", "--email", "a@example.test", "--role", "admin", "--if-missing", stdin=PASSWORD + "\n"
+def test_if_missing_leaves_an_existing_user_alone(cli, db):
+    first = cli("users", "create", "--email", "a@example.test", "--role", "admin", input=PASSWORD + "\n")
+    again = cli(
+        "users", "create", "--email", "a@example.test", "--role", "admin", "--if-missing", input=PASSWORD + "\n"
     )
 
-    assert again.returncode == 0 and "already exists" in again.stdout
+    assert first.exit_code == 0 and "created user a@example.test" in first.stdout
+    assert again.exit_code == 0 and "already exists" in again.stdout
+    assert db.scalar("SELECT count(*) FROM users") == 1
 
 
-def test_an_api_key_created_by_the_cli_authenticates(client, db):
-    result = governance(db, "api-keys", "create", "--account", "acme")
+def test_an_api_key_created_by_the_cli_authenticates(cli, client, db):
+    result = cli("api-keys", "create", "--account", "acme")
 
     key = result.stdout.strip()
     assert key.startswith("msk_") and "not shown again" in result.stderr

@@ -144,14 +144,14 @@ def test_wrong_password_and_unknown_email_fail_alike(client, db, monkeypatch):
     """Same status and message, and both pay for one Argon2 verification (so they take similar time)."""
     user = db.create_user("auditor")
     verified = []
-    real = passwords._hasher
+    real = passwords._passwords.hasher
 
     class CountingHasher:
         def verify(self, password_hash, password):
             verified.append(password_hash)
             return real.verify(password_hash, password)
 
-    monkeypatch.setattr(passwords, "_hasher", CountingHasher())
+    monkeypatch.setattr(passwords._passwords, "hasher", CountingHasher())
 
     wrong = client.post("/auth/login", json={"email": user["email"], "password": "not the password!"})
     unknown = client.post("/auth/login", json={"email": "nobody@example.test", "password": "not the password!"})

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from governance.app import create_app
 from governance.enforcement import service
+from governance.enforcement.plugin import WRITER_STATE_KEY
 from tests.conftest import Database, base_settings
 
 THIRTY_DAYS = 30 * 24 * 3600
@@ -93,7 +94,7 @@ def guarded(db: Database) -> Iterator[Callable[..., TestClient]]:
 
 def recorded(client: TestClient, db: Database) -> list[Any]:
     """The violations recorded so far (after the recorder has written its queue)."""
-    client.blocking_portal.call(client.app.state["violation_recorder"].flush)
+    client.blocking_portal.call(client.app.state[WRITER_STATE_KEY].flush)
     return db.run(service.list_violations)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.inventory import COLUMNS
+from governance.inventory.service import COLUMNS
 from tests.integration.policy_docs.helpers import THEME_COOKIE, publish, start_draft
 
 ROOT = Path(__file__).parents[3]
@@ -76,7 +76,7 @@ def test_bad_input_is_a_400_that_says_why(client, login_as):
     bad_at = client.get("/api/inventory", params={"at": "soon"})
 
     assert bad_format.status_code == bad_at.status_code == 400
-    assert "csv" in bad_format.json()["detail"] and "ISO 8601" in bad_at.json()["detail"]
+    assert [e["field"] for e in bad_format.json()["errors"]] == ["format"] and "ISO 8601" in bad_at.json()["detail"]
     assert client.get("/api/inventory", params={"at": "2000-01-01"}).status_code == 404
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from governance import audit
+from governance.core import audit
 from tests.integration.journey.helpers import batch, new_id, stored_events, stored_sessions
 from tracking.journey import service
 from tracking.journey.schemas import EventBatch
@@ -67,7 +67,7 @@ def seeded(db):
 
 
 def report(client, **params):
-    response = client.get("/api/journey/report", params={"from": "2026-11-10", "to": "2026-11-10", **params})
+    response = client.get("/api/journey/report", params={"since": "2026-11-10", "until": "2026-11-11", **params})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -76,7 +76,7 @@ def test_the_report_counts_visitors_sessions_and_page_views(client, login_as, se
     login_as("auditor")
     figures = report(client)
     assert (figures["visitors"], figures["sessions"], figures["page_views"]) == (3, 4, 7)
-    assert figures["from"].startswith("2026-11-10T00:00:00") and figures["to"].startswith("2026-11-11T00:00:00")
+    assert figures["since"].startswith("2026-11-10T00:00:00") and figures["until"].startswith("2026-11-11T00:00:00")
 
 
 def test_landing_and_exit_pages_are_the_first_and_last_page_of_each_session(client, login_as, seeded):
@@ -136,7 +136,12 @@ def test_the_report_exports_as_csv(client, login_as, seeded):
     login_as("auditor")
     response = client.get(
         "/api/journey/report",
-        params={"from": "2026-11-10", "to": "2026-11-10", "format": "csv", "steps": "signup_started,signup_completed"},
+        params={
+            "since": "2026-11-10",
+            "until": "2026-11-11",
+            "format": "csv",
+            "steps": "signup_started,signup_completed",
+        },
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -151,15 +156,16 @@ def test_the_report_exports_as_csv(client, login_as, seeded):
 
 def test_an_empty_range_gives_zeros(client, login_as, seeded):
     login_as("auditor")
-    figures = client.get("/api/journey/report", params={"from": "2020-01-01", "to": "2020-01-02"}).json()
+    figures = client.get("/api/journey/report", params={"since": "2020-01-01", "until": "2020-01-02"}).json()
     assert (figures["visitors"], figures["landing_pages"], figures["funnel"]) == (0, [], [])
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"from": "soon"}, "from must be"),
-        ({"from": "2026-11-10", "to": "2026-11-01"}, "before"),
+        ({"since": "soon"}, "since: 'soon' is not an ISO 8601 instant"),
+        ({"since": "2026-11-10", "until": "2026-11-01"}, "since must be before until"),
+        ({"until": "0001-01-01T00:00:00+14:00"}, "until:"),
         ({"format": "xml"}, "format"),
     ],
 )
@@ -167,7 +173,7 @@ def test_bad_report_parameters_are_a_400(client, login_as, db, params, message):
     login_as("auditor")
     response = client.get("/api/journey/report", params=params)
     assert response.status_code == 400
-    assert message in response.text
+    assert message in response.json()["detail"]
 
 
 def test_the_report_needs_staff(client, login_as, db):

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from governance.db import standalone_session
+from governance.core.db import standalone_session
 from policy_docs import service
 from policy_docs.schemas import DraftCreate, PublishRequest
 from tests.integration.policy_docs.helpers import THEME_COOKIE, draft_with_theme_cookie, publish, start_draft
@@ -92,7 +92,7 @@ def test_invalid_declarations_are_a_422_listing_every_problem(client, login_as):
     response = publish(client, headers, draft["id"])
 
     assert response.status_code == 422
-    problems = response.json()["extra"]["problems"]
+    problems = [error["detail"] for error in response.json()["errors"]]
     assert problems == validated
     expected = [
         "the prefix 'ms_' (cookie) swallows the declaration 'ms_access'",
@@ -135,7 +135,7 @@ def test_publishing_now_makes_the_new_version_current_and_is_audited(client, db,
 
 
 async def _last_publish(session):
-    from governance import audit
+    from governance.core import audit
 
     entry = (await audit.entries(session, action="policy.publish", limit=1))[0]
     return entry.actor, entry.subject, entry.details
@@ -166,7 +166,7 @@ def test_a_date_in_the_past_cannot_be_published(client, login_as):
     response = publish(client, headers, draft["id"], effective_from="2026-05-01T00:00:00Z")
 
     assert response.status_code == 422
-    assert any("in the past" in p for p in response.json()["extra"]["problems"])
+    assert any("in the past" in error["detail"] for error in response.json()["errors"])
 
 
 def test_concurrent_publishes_get_distinct_numbers_or_a_conflict(client, db):

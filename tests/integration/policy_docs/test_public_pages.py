@@ -3,6 +3,7 @@
 import itertools
 import re
 
+import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from tests.integration.policy_docs.helpers import draft_with_theme_cookie, publish
@@ -62,19 +63,27 @@ def test_a_new_version_changes_the_etag(client, login_as):
     assert response.status_code == 200 and "ms_theme" in response.text
 
 
-def test_a_malformed_at_is_a_400_that_says_why(client):
+def test_a_malformed_at_is_a_400_page_that_says_why(client):
     response = client.get("/cookie-policy", params={"at": "yesterday"})
 
-    assert response.status_code == 400
-    assert "ISO 8601" in response.json()["detail"]
-    assert client.get("/api/policy/current", params={"at": "2026-13-45"}).status_code == 400
+    assert response.status_code == 400 and response.headers["content-type"].startswith("text/html")
+    assert "ISO 8601" in response.text and "<h1>Bad Request</h1>" in response.text
+    api = client.get("/api/policy/current", params={"at": "2026-13-45"})
+    assert api.status_code == 400 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["errors"] == [{"field": "at", "detail": api.json()["errors"][0]["detail"]}]
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_instants_at_the_calendar_edges_are_a_400_not_a_500(client, at):
+    assert client.get("/cookie-policy", params={"at": at}).status_code == 400
+    assert client.get("/api/policy/current", params={"at": at}).status_code == 400
 
 
 def test_before_the_first_version_nothing_was_in_force(client):
     response = client.get("/cookie-policy", params={"at": "2020-01-01T00:00:00Z"})
 
-    assert response.status_code == 404
-    assert "no version" in response.json()["detail"]
+    assert response.status_code == 404 and "no version" in response.text
+    assert "no version" in client.get("/api/policy/current", params={"at": "2020-01-01"}).json()["detail"]
 
 
 def test_the_history_lists_versions_with_their_summaries(client, login_as):

@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from governance.db import standalone_session
+from governance.core.db import standalone_session
 from policy_docs import service
 from policy_docs.schemas import DraftCreate, PublishRequest
 

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from governance.db import create_engine
+from governance.core.db import create_engine
 from governance.retention import service
 
 

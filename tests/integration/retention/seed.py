@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from auth import service as auth_service
 from auth.models import LoginFailure, RevokedToken
-from governance.audit import AuditEntry
-from governance.db import create_engine
+from governance.core.audit import AuditEntry
+from governance.core.db import create_engine
 from governance.enforcement.models import Violation
 from governance.retention import service
 from governance.retention.models import PurgeRun

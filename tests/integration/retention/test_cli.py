@@ -6,22 +6,19 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 
-from governance.retention.cli import purge_command
 from tests.integration.retention.seed import count, period, seed
 
 
 @pytest.fixture
-def cli_env(db, monkeypatch):
-    monkeypatch.setenv("MS_DATABASE_URL", db.url)
+def cli_env(db):
     expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
     seed(db, "violations", expired, expired, datetime.now(UTC))
     return db
 
 
-def test_dry_run_lists_what_would_be_deleted_and_deletes_nothing(cli_env):
-    result = CliRunner().invoke(purge_command, ["--dry-run"])
+def test_dry_run_lists_what_would_be_deleted_and_deletes_nothing(cli, cli_env):
+    result = cli("purge", "--dry-run")
 
     assert result.exit_code == 0, result.output
     assert "Dry run: nothing is deleted" in result.output
@@ -31,8 +28,8 @@ def test_dry_run_lists_what_would_be_deleted_and_deletes_nothing(cli_env):
     assert cli_env.scalar("SELECT count(*) FROM purge_runs") == 0
 
 
-def test_purge_deletes_and_reports_the_run(cli_env):
-    result = CliRunner().invoke(purge_command, ["--batch-size", "1"])
+def test_purge_deletes_and_reports_the_run(cli, cli_env):
+    result = cli("purge", "--batch-size", "1")
 
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output and "violations: 2 deleted" in result.output

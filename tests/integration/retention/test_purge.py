@@ -96,7 +96,7 @@ def test_a_scheduled_slot_is_purged_once(db):
 def test_a_purge_is_refused_while_another_holds_the_lock(db):
     import asyncio
 
-    from governance.db import create_engine
+    from governance.core.db import create_engine
     from governance.retention.locking import purge_lock
 
     async def purge_while_locked() -> None:

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from litestar.testing import TestClient
 
 from governance.app import create_app
-from governance.db import create_engine
+from governance.core.db import create_engine
 from governance.retention.models import PurgeRun
 from governance.retention.scheduler import CATCH_UP_JOB, PURGE_JOB, build_scheduler, scheduled_purge
 from tests.conftest import base_settings

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tracking.plugin import RECORDER_STATE_KEY
+from tracking.plugin import WRITER_STATE_KEY
 from tracking.tokens import TokenSigner
 
 DOMAIN = "news.acme.example"
@@ -26,7 +26,7 @@ def tokens_in(body: str, kind: str) -> list[str]:
 
 def flush(client: TestClient) -> None:
     """Wait until the recorder has written every queued hit."""
-    client.blocking_portal.call(client.app.state[RECORDER_STATE_KEY].flush)
+    client.blocking_portal.call(client.app.state[WRITER_STATE_KEY].flush)
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -8,8 +8,8 @@ from governance.app import create_app
 from tests.conftest import base_settings
 from tests.integration.tracking.conftest import bearer, flush, tokens_in
 from tracking import events
-from tracking.controllers import PIXEL_GIF
 from tracking.models import TrackingEvent
+from tracking.public_routes import PIXEL_GIF
 from tracking.tokens import TokenSigner
 
 NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"

@@ -8,14 +8,15 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from governance import audit
 from governance.app import create_app
-from governance.db import create_engine
+from governance.core import audit
+from governance.core.db import create_engine
+from governance.core.writer import BatchWriter
 from tests.integration.tracking.conftest import DOMAIN, HTML, bearer, flush, tokens_in
+from tracking import classify
 from tracking import events as tracking_events
 from tracking.models import EmailRecord, TrackedLink, TrackingEvent
-from tracking.plugin import RECORDER_STATE_KEY
-from tracking.recorder import EventRecorder
+from tracking.plugin import WRITER_STATE_KEY
 
 FIREFOX = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
 THREE_LINKS = "<body>" + "".join(f'<a href="https://shop.example/{i}">{i}</a>' for i in range(3)) + "</body>"
@@ -49,10 +50,16 @@ def test_stopping_the_recorder_writes_what_is_still_queued(db, domain, send):
 
     async def queue_then_stop() -> tuple[int, int]:
         engine = create_engine(db.url)
-        recorder = EventRecorder(async_sessionmaker(engine, expire_on_commit=False))
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+        async def record(batch: list[tracking_events.Hit]) -> int:
+            async with sessions() as session, session.begin():
+                return await tracking_events.record_hits(session, batch, classify.BurstDetector())
+
+        recorder = BatchWriter("test", record, when_full="wait", max_pending=1000, max_batch=100)
         await recorder.start()
         for _ in range(300):
-            await recorder.hit(hit)  # never yields: the writer has not run yet
+            await recorder.put(hit)  # never yields: the writer has not run yet
         written_before_stop = recorder.written
         await recorder.stop()
         await engine.dispose()
@@ -67,13 +74,13 @@ def test_stopping_the_recorder_writes_what_is_still_queued(db, domain, send):
 def test_hits_are_written_in_batches_not_one_transaction_each(client, db, domain, send):
     domain(track_opens=True)
     email_id = send()["id"]
-    recorder = client.app.state[RECORDER_STATE_KEY]
+    recorder = client.app.state[WRITER_STATE_KEY]
     hit = tracking_events.Hit("open", email_id, None, datetime.now(UTC), "", None)
 
     async def many_hits() -> int:
         before = recorder.batches
         for _ in range(500):
-            await recorder.hit(hit)
+            await recorder.put(hit)
         await recorder.flush()
         return recorder.batches - before
 

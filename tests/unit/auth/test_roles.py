@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from auth.service import AuthError, validate_roles
+from auth.service import validate_roles
+from governance.core.errors import Invalid
 
 
 def test_staff_roles_combine_and_need_no_account():
@@ -23,5 +24,5 @@ def test_staff_roles_combine_and_need_no_account():
     ],
 )
 def test_invalid_role_sets_are_refused(roles, account):
-    with pytest.raises(AuthError):
+    with pytest.raises(Invalid):
         validate_roles(roles, account)

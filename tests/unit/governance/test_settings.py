@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from governance.settings import Settings, SettingsError
+from governance.core.settings import Settings, SettingsError
 
 KEYS = {
     "MS_JWT_SECRET": "s" * 40,

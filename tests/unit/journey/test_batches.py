@@ -3,8 +3,10 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from governance.core.errors import BadRequest, Invalid
+from governance.core.params import Period, provide_period
 from tracking.journey.schemas import EventBatch
-from tracking.journey.service import InvalidInput, event_rows, parse_steps, report_range, session_row
+from tracking.journey.service import event_rows, parse_steps, report_range, session_row
 
 VISITOR = "0b6f1a9e-3c2d-4e5f-8a7b-1c2d3e4f5a6b"
 SESSION = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -62,7 +64,7 @@ def test_a_batch_summarises_its_session_with_first_touch_and_geo():
     ],
 )
 def test_a_bad_event_rejects_the_whole_batch_naming_it(event, message):
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(Invalid, match=message):
         event_rows(batch({"type": "page_view", "url": "/"}, event), received_at=NOW)
 
 
@@ -86,22 +88,26 @@ def test_the_batch_shape_is_enforced(body):
 
 
 def test_report_range_defaults_to_the_last_30_days():
-    assert report_range(None, None, now=NOW) == (NOW - timedelta(days=30), NOW)
+    assert report_range(Period(None, None), now=NOW) == (NOW - timedelta(days=30), NOW)
 
 
-def test_a_bare_to_date_includes_that_whole_day():
-    start, end = report_range("2026-11-01", "2026-11-02")
-    assert (start, end) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC))
+def test_a_bare_until_date_is_its_midnight_and_excluded():
+    start, end = report_range(provide_period("2026-11-01", "2026-11-02"))
+    assert (start, end) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
+
+
+def test_a_since_alone_reaches_until_now():
+    assert report_range(provide_period("2026-11-01", None), now=NOW) == (datetime(2026, 11, 1, tzinfo=UTC), NOW)
 
 
 @pytest.mark.parametrize(("start", "end"), [("yesterday", None), ("2026-11-05", "2026-11-01")])
 def test_an_unreadable_or_backwards_range_is_refused(start, end):
-    with pytest.raises(InvalidInput):
-        report_range(start, end)
+    with pytest.raises(BadRequest):
+        report_range(provide_period(start, end))
 
 
 def test_funnel_steps_are_read_in_order_and_must_be_distinct():
     assert parse_steps("a, b,c") == ["a", "b", "c"]
     assert parse_steps(None) is None
-    with pytest.raises(InvalidInput):
+    with pytest.raises(BadRequest):
         parse_steps("a,a")

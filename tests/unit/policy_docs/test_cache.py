@@ -8,6 +8,8 @@ import msgspec
 import pytest
 from freezegun import freeze_time
 
+from governance.core.errors import BadRequest
+from governance.core.params import parse_instant
 from policy_docs import service
 from policy_docs.cache import PolicyCache
 from policy_docs.schemas import PolicySnapshot
@@ -102,11 +104,13 @@ def test_nothing_is_in_force_before_the_first_version(fake):
 
 
 def test_parse_instant_accepts_iso_dates_and_rejects_the_rest():
-    assert service.parse_instant("2026-05-01") == datetime(2026, 5, 1, tzinfo=UTC)
-    assert service.parse_instant("2026-05-01T05:30:00+05:30") == datetime(2026, 5, 1, tzinfo=UTC)
-    assert service.parse_instant("2026-05-01T00:00:00Z") == datetime(2026, 5, 1, tzinfo=UTC)
-    with pytest.raises(ValueError, match="ISO 8601"):
-        service.parse_instant("tomorrow")
+    assert parse_instant("2026-05-01", "at") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert parse_instant("2026-05-01T05:30:00+05:30", "at") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert parse_instant("2026-05-01T05:30:00 05:30", "at") == datetime(2026, 5, 1, tzinfo=UTC)  # `+` URL-decoded
+    assert parse_instant("2026-05-01T00:00:00Z", "at") == datetime(2026, 5, 1, tzinfo=UTC)
+    for edge in ("tomorrow", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30"):
+        with pytest.raises(BadRequest, match="ISO 8601"):
+            parse_instant(edge, "at")
 
 
 def test_declaration_for_prefers_exact_names():

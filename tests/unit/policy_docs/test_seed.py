@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 
 from auth.security import session_cookies
-from governance.settings import Settings
+from governance.core.settings import Settings
 from policy_docs.seed import load_seed
 
 SEED = load_seed()

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from governance.core.settings import Settings, SettingsError
 from governance.retention.scheduler import latest_slot, purge_time, slot_name
-from governance.settings import Settings, SettingsError
 
 DAILY = time(3, 0, tzinfo=UTC)
 

@@ -1,17 +1,18 @@
-"""Database wiring: the advanced-alchemy config, and sessions outside a request (CLI, jobs, tests)."""
+"""Database wiring: the advanced-alchemy config, and sessions outside a request (CLI, jobs, tests).
+
+The app factory builds one `SQLAlchemyAsyncConfig` (`alchemy_config`) and hands it to every domain
+plugin's constructor: that object is where the engine, the session maker and the request's
+session come from. Nothing looks it up in the app's state.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from advanced_alchemy.extensions.litestar import (
-    AlembicAsyncConfig,
-    AsyncSessionConfig,
-    SQLAlchemyAsyncConfig,
-)
+from advanced_alchemy.extensions.litestar import AlembicAsyncConfig, AsyncSessionConfig, SQLAlchemyAsyncConfig
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from governance.settings import Settings
+    from governance.core.settings import Settings
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def is_sqlite(url: str) -> bool:
@@ -39,7 +40,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     """WAL lets readers run beside the writer; busy_timeout makes writers wait instead of failing."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -48,7 +49,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
 
-def create_engine(url: str, **kwargs) -> AsyncEngine:
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         _prepare_sqlite_path(url)
     engine = create_async_engine(url, **kwargs)
@@ -71,18 +72,25 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
-def connection_session(connection: ASGIConnection) -> AsyncSession:
-    """The request's session, for code that runs before handlers (auth middleware, guards)."""
-    config: SQLAlchemyAsyncConfig = connection.app.state["db_config"]
-    return config.provide_session(connection.app.state, connection.scope)
+def request_session(db: SQLAlchemyAsyncConfig, connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
+    """The request's session (the one handlers get as `db_session`), for code that runs before
+    handlers: the auth middleware, guards. advanced-alchemy keeps it in the scope and closes it."""
+    return db.provide_session(connection.app.state, connection.scope)
 
 
 @asynccontextmanager
 async def standalone_session(url: str) -> AsyncIterator[AsyncSession]:
-    """A committed-on-success session with its own engine: for the CLI, scheduled jobs and tests."""
+    """A committed-on-success session with its own engine: for scheduled jobs and tests."""
     engine = create_engine(url)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
             yield session
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def transaction(db: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
+    """A session on the app's engine, committed when the block succeeds (CLI commands, background work)."""
+    async with db.get_session() as session, session.begin():
+        yield session

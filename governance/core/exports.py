@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from litestar import Response
-from litestar.exceptions import ClientException
+from litestar.openapi.datastructures import ResponseSpec
 
 FORMATS = ("csv", "json")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -36,14 +36,10 @@ def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ClientException(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return fmt
-
-
-def export_response(fmt: str, columns: Sequence[str], rows: list[Mapping[str, Any]], filename: str) -> Response:
-    """`rows` as a CSV download or a JSON list, by `fmt` (already checked with `check_format`)."""
+def export_response(
+    fmt: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], filename: str
+) -> Response[Any]:
+    """`rows` as a CSV download or a JSON list, by `fmt` (`json` or `csv`, typed by ExportFormat)."""
     if fmt == "csv":
         return Response(
             to_csv(columns, rows),
@@ -51,3 +47,13 @@ def export_response(fmt: str, columns: Sequence[str], rows: list[Mapping[str, An
             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
         )
     return Response([{column: row.get(column) for column in columns} for row in rows])
+
+
+def export_spec(kind: Any) -> dict[int, ResponseSpec]:
+    """The 200 of an export route: `kind` as JSON; with `format=csv` the same rows as text/csv."""
+    return {
+        200: ResponseSpec(
+            data_container=kind,
+            description="JSON; with `format=csv`, the same rows as a CSV download (text/csv; UTF-8 with a BOM)",
+        )
+    }

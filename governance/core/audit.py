@@ -15,6 +15,8 @@ from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from governance.core import batches
+
 
 class AuditEntry(BigIntBase):
     __tablename__ = "audit_log"
@@ -42,12 +44,8 @@ async def entries(session: AsyncSession, *, action: str | None = None, limit: in
 
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
     """Retention only: entries older than the audit log's (long) period, oldest first."""
-    from governance.retention.batches import delete_oldest
-
-    return await delete_oldest(session, AuditEntry, AuditEntry.occurred_at, cutoff, limit)
+    return await batches.delete_oldest(session, AuditEntry, AuditEntry.occurred_at, cutoff, limit)
 
 
 async def count_before(session: AsyncSession, cutoff: datetime) -> int:
-    from governance.retention.batches import count_before as count
-
-    return await count(session, AuditEntry.occurred_at, cutoff)
+    return await batches.count_before(session, AuditEntry.occurred_at, cutoff)

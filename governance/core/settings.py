@@ -15,7 +15,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from governance.proxies import trusted_networks
+from governance.core.proxies import trusted_networks
 
 log = logging.getLogger(__name__)
 

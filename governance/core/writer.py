@@ -1,0 +1,144 @@
+"""Group commit: callers queue items, one background task writes whatever has queued up as one batch.
+
+Written by hand because nothing in Litestar or advanced-alchemy batches writes across requests.
+One class, two policies for a full queue:
+- `when_full="wait"`: back-pressure, nothing is lost (tracking hits);
+- `when_full="drop"`: a caller on a response path never waits, drops and counts (violation reports).
+`put_nowait` never waits whatever the policy (for hooks that must not block). A failed batch is
+retried after each of `retry_delays`, then counted as lost and logged. `stop()` drains the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, Literal, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+WriteBatch = Callable[[list[T]], Awaitable[int]]
+
+
+class BatchWriter(Generic[T]):
+    def __init__(
+        self,
+        name: str,
+        write_batch: WriteBatch[T],
+        *,
+        when_full: Literal["wait", "drop"],
+        max_pending: int,
+        max_batch: int,
+        retry_delays: tuple[float, ...] = (),
+    ) -> None:
+        self.name = name
+        self._write_batch = write_batch
+        self.when_full = when_full
+        self.max_pending = max_pending
+        self.max_batch = max_batch
+        self.retry_delays = retry_delays
+        self._pending: deque[T] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._new_events()
+        self.written = 0  # what write_batch reported as written
+        self.batches = 0
+        self.dropped = 0  # refused because the queue was full
+        self.lost = 0  # in batches that failed every attempt
+
+    def _new_events(self) -> None:
+        # fresh events per start: the app may be started again on another event loop (tests)
+        self._wakeup, self._room, self._idle = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        if not self._pending:
+            self._idle.set()
+
+    # --- callers ------------------------------------------------------------------------------
+
+    async def put(self, item: T) -> None:
+        """Queue an item; when the queue is full, wait for room or drop it, as the policy says."""
+        while len(self._pending) >= self.max_pending:
+            if self.when_full == "drop":
+                self._drop()
+                return
+            self._room.clear()
+            await self._room.wait()
+        self._append(item)
+
+    def put_nowait(self, item: T) -> bool:
+        """Queue an item without ever waiting; False (and counted as dropped) when the queue is full."""
+        if len(self._pending) >= self.max_pending:
+            self._drop()
+            return False
+        self._append(item)
+        return True
+
+    def _append(self, item: T) -> None:
+        self._pending.append(item)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 1000 == 0:
+            log.error("%s: queue full, %d items dropped so far", self.name, self.dropped)
+
+    # --- lifespan --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._new_events()
+        if self._pending:
+            self._wakeup.set()
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Write everything queued, then end the writer."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self.lost:
+            log.error("%s lost %d items it could not write", self.name, self.lost)
+
+    async def flush(self) -> None:
+        """Return once every item queued so far is written (or given up on and counted)."""
+        if self._task is None:
+            while self._pending:
+                await self._write(self._take())
+            return
+        self._wakeup.set()
+        while self._pending or not self._idle.is_set():
+            await self._idle.wait()
+
+    # --- the writer --------------------------------------------------------------------------------
+
+    def _take(self) -> list[T]:
+        batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
+        self._room.set()
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                await self._write(self._take())
+            self._idle.set()
+            if self._stopping and not self._pending:
+                return
+
+    async def _write(self, batch: list[T]) -> None:
+        for attempt, delay in enumerate((*self.retry_delays, None)):
+            try:
+                self.written += await self._write_batch(batch)
+                self.batches += 1
+                return
+            except Exception:
+                if delay is None:
+                    self.lost += len(batch)
+                    log.exception("%s: gave up on a batch of %d after %d attempts", self.name, len(batch), attempt + 1)
+                    return
+                log.warning("%s: a batch of %d failed; retrying in %.2f s", self.name, len(batch), delay, exc_info=True)
+                await asyncio.sleep(delay)

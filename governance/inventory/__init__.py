@@ -1,0 +1,1 @@
+"""The auditors' inventory: every declared cookie and storage key in force at an instant."""

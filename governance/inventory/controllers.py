@@ -1,0 +1,39 @@
+"""`GET /api/inventory?at=&format=`: the inventory in force at an instant, as JSON or CSV. Thin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, get
+
+from auth.guards import auditors
+from auth.schemas import AuthRequest
+from governance.core import exports
+from governance.core.clock import utcnow
+from governance.core.params import AtParam, DbSession, ExportFormat, parse_instant
+from governance.core.problems import problems
+from governance.inventory import service
+from governance.inventory.schemas import InventoryRow
+from policy_docs import cache as policy_cache
+
+
+class InventoryController(Controller):
+    path = "/api/inventory"
+    tags = ["inventory"]
+    guards = [auditors]
+
+    @get(
+        "/",
+        summary="Declared cookies and storage keys in force at an instant, as JSON or CSV",
+        description="One row per declaration of the version in force at `at` (default: now). Audit-logged.",
+        responses={**exports.export_spec(list[InventoryRow]), **problems(404)},
+    )
+    async def export(
+        self, request: AuthRequest, db_session: DbSession, at: AtParam = None, format: ExportFormat = "json"
+    ) -> Response[Any]:
+        instant = parse_instant(at, "at") if at else utcnow()
+        snapshot = service.in_force(await policy_cache.at(request.app.state, instant), instant)
+        await service.record_export(db_session, request.user.label, snapshot, instant, format)
+        return exports.export_response(
+            format, service.COLUMNS, service.rows(snapshot), service.filename(snapshot, instant)
+        )
