@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import msgspec
+
+from policy_docs.schemas import PolicySnapshot
+from policy_docs.seed import load_seed
 from tests.e2e.audit_site import AuditSite
 
 YEAR = 365 * 24 * 3600
@@ -89,13 +96,48 @@ def serve_page_set(site: AuditSite) -> dict[str, str]:
                 ("Set-Cookie", "ms_csrf=token; Max-Age=2592000; SameSite=Lax; Path=/"),
                 ("Set-Cookie", "ms_access=jwt; Max-Age=2592000; HttpOnly; SameSite=Lax; Path=/"),
             ],
-        ),  # fmt: skip
+        ),
         "readable_session": site.add(
             "/readable-session",
             "<p>ms_access without HttpOnly</p>",
             headers=[
                 ("Set-Cookie", "ms_access=jwt; Max-Age=2592000; SameSite=Lax; Path=/"),
             ],
-        ),  # fmt: skip
+        ),
         "slow": site.add("/slow", "<p>too late</p>", delay_s=4),
     }
+
+
+def seed_snapshot() -> PolicySnapshot:
+    """Version 1 of the policy, from the seed files, as /api/policy/current serves it."""
+    seed = load_seed()
+    content = seed.content
+    return PolicySnapshot(
+        document="cookie-policy",
+        number=1,
+        effective_from=seed.effective_from,
+        last_updated=seed.last_updated,
+        content_hash="seed",
+        published_at=seed.effective_from,
+        change_summary=seed.change_summary,
+        material=seed.material,
+        title=content.title,
+        intro=content.intro,
+        sections=content.sections,
+        declarations=content.declarations,
+        not_used=content.not_used,
+        contact=content.contact,
+    )
+
+
+def serve_published_policy(site: AuditSite) -> str:
+    """Serve the seed policy as a deployment does: /governance/allowlist.json and /api/policy/current.
+    Returns the allowlist's URL."""
+    snapshot = seed_snapshot()
+    allowlist: dict[str, Any] = {"policy_version": 1, "require_secure": False, "cookie": [], "local_storage": [], "session_storage": []}  # fmt: skip
+    for d in snapshot.declarations:
+        item = {"name": d.name, "match": d.match, "duration": d.duration.kind, "max_age": d.duration.seconds,
+                "http_only": d.http_only, "same_site": d.same_site, "path": d.path}  # fmt: skip
+        allowlist[d.kind].append({k: v for k, v in item.items() if v is not None})
+    site.add("/api/policy/current", msgspec.json.encode(snapshot).decode(), content_type="application/json")
+    return site.add("/governance/allowlist.json", json.dumps(allowlist), content_type="application/json")
