@@ -106,7 +106,7 @@ def _write(path: str, data: str | bytes, what: str) -> None:
     "--connect",
     default=None,
     metavar="ENDPOINT",
-    help="Use a running Chromium (its DevTools endpoint, http://127.0.0.1:9222) instead of launching one.",
+    help="Use a running Chromium (its DevTools endpoint, http://127.0.0.1:9222) instead of launching one; its profile must keep third-party cookies, as the launched one does (see audit.write_profile).",
 )
 @click.option(
     "--chromium-arg",

@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from governance.enforcement.audit.claims import ClaimsError, load_claims, section_texts
-from governance.enforcement.audit.collect import CHROMIUM_ARGS, BrowserMissing, collect, write_profile
+from governance.enforcement.audit.collect import CHROMIUM_ARGS, BrowserMissing, write_profile
+from governance.enforcement.audit.collect import collect as collect_observation
 from governance.enforcement.audit.judge import build_run
 from governance.enforcement.audit.model import AuditedPolicy, AuditOptions, AuditRun, Claim
 from governance.enforcement.audit.vendors import VendorTable, default_vendors
@@ -65,7 +66,7 @@ async def run_audit(
     run (status, error), never raised; BrowserMissing when no browser can be had."""
     options = options or AuditOptions()
     started_at = datetime.now(UTC)
-    observation = await collect(check_urls(urls), options, progress)
+    observation = await collect_observation(check_urls(urls), options, progress)
     return build_run(list(urls), observation, policy, claims or [], options, vendors or default_vendors(), started_at)
 
 
