@@ -81,7 +81,7 @@ def judge_sightings(
             continue
         declaration = compiled[s.kind].find(s.name)
         if declaration is None:
-            findings.append(_finding(s, "undeclared", []))
+            findings.append(_finding(s, "undeclared", ["not in the policy's declarations"]))
             continue
         used.add(declaration.key)
         if s.kind == "cookie":
