@@ -6,25 +6,24 @@ import asyncio
 import json
 import sys
 import urllib.request
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
 
 import click
+import msgspec
 
+from governance.core.clock import utcnow
+from governance.core.plugin import app_command, run_in_app, settings_of
 from governance.enforcement import audit
+from governance.enforcement.audit import report
+from governance.enforcement.audit.claims import CLAIMS_FILE
+from policy_docs import service as policy_service
+from policy_docs.schemas import PolicySnapshot
 
-
-def _policy_in_force(database_url: str) -> tuple[list, int | None]:
-    from governance.core.db import standalone_session
-    from policy_docs import service
-
-    async def load():
-        async with standalone_session(database_url) as session:
-            return await service.snapshot_at(session, service.now())
-
-    snapshot = asyncio.run(load())
-    if snapshot is None:
-        _fail("no cookie policy is in force in this database (MS_DATABASE_URL); start the app once to seed it")
-    return list(snapshot.declarations), snapshot.number
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def _fail(message: str) -> NoReturn:
@@ -33,17 +32,72 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _remote_allowlist(url: str) -> dict:
+def _policy_in_force(app: Litestar) -> audit.AuditedPolicy:
+    async def load(session: AsyncSession) -> PolicySnapshot | None:
+        return await policy_service.snapshot_at(session, utcnow())
+
+    snapshot = run_in_app(app, load)
+    if snapshot is None:
+        _fail("no cookie policy is in force in this database (MS_DATABASE_URL); start the app once to seed it")
+    return audit.policy_from_snapshot(snapshot, source="this database")
+
+
+def _get(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=20) as response:  # noqa: S310  (an operator-given URL)
-        return json.load(response)
+        data: bytes = response.read()
+        return data
 
 
-@click.command(
+def _remote_policy(allowlist_url: str) -> tuple[audit.AuditedPolicy, bool, list[str]]:
+    """Declarations from another deployment's allowlist; its "What we do not use" list and sections
+    from its public `/api/policy/current` beside it, when that answers."""
+    try:
+        doc = json.loads(_get(allowlist_url))
+    except (OSError, ValueError) as exc:
+        _fail(f"could not read the allowlist at {allowlist_url}: {exc}")
+    parts = urlsplit(allowlist_url)
+    policy_url = f"{parts.scheme}://{parts.netloc}/api/policy/current"
+    warnings, not_used, sections = [], [], None
+    try:
+        snapshot = msgspec.json.decode(_get(policy_url), type=PolicySnapshot)
+        full = audit.policy_from_snapshot(snapshot, source=allowlist_url)
+        not_used, sections = full.not_used, full.sections
+    except (OSError, ValueError) as exc:
+        warnings.append(f"no policy text at {policy_url} ({exc}): vendors are judged by the claims only")
+    policy = audit.AuditedPolicy(
+        declarations=audit.declarations_from_allowlist(doc),
+        number=doc.get("policy_version"),
+        source=allowlist_url,
+        not_used=not_used,
+        sections=sections,
+    )
+    return policy, bool(doc.get("require_secure")), warnings
+
+
+def _write(path: str, data: str | bytes, what: str) -> None:
+    try:
+        Path(path).write_bytes(data.encode() if isinstance(data, str) else data)
+    except OSError as exc:
+        _fail(f"could not write the {what} to {path}: {exc}")
+
+
+@app_command(
     name="audit",
-    help="Load pages in headless Chromium and report cookies/storage keys that drift from the policy in force. Exit 1 on undeclared or mis-declared items.",
+    help=(
+        "Load pages in headless Chromium and report every cookie, storage item and request that drifts "
+        "from the policy in force, and every checkable claim of the policy that does not hold. "
+        "Exit 0 clean, 1 drift, 2 could not audit (a page failed to load; the rest is still reported)."
+    ),
 )
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report on stdout; json is quiet on stderr.",
+)
 @click.option(
     "--allowlist",
     "allowlist_url",
@@ -51,27 +105,121 @@ def _remote_allowlist(url: str) -> dict:
     help="Audit against another deployment's /governance/allowlist.json instead of this database.",
 )
 @click.option("--chromium", default=audit.CHROMIUM, show_default=True, help="Chromium executable.")
-def audit_command(urls: tuple[str, ...], fmt: str, allowlist_url: str | None, chromium: str) -> None:
-    from governance.core.settings import Settings
-
-    if allowlist_url:
-        try:
-            doc = _remote_allowlist(allowlist_url)
-        except (OSError, ValueError) as exc:
-            _fail(f"could not read the allowlist at {allowlist_url}: {exc}")
-        declarations, version, require_secure = (
-            audit.declarations_from_allowlist(doc),
-            doc.get("policy_version"),
-            bool(doc.get("require_secure")),
-        )
-    else:
-        settings = Settings.from_env()
-        (declarations, version), require_secure = _policy_in_force(settings.database_url), settings.cookie_secure
+@click.option(
+    "--connect",
+    default=None,
+    metavar="ENDPOINT",
+    help="Use a running Chromium (its DevTools endpoint, http://127.0.0.1:9222) instead of launching one; its profile must keep third-party cookies, as the launched one does (see audit.write_profile).",
+)
+@click.option(
+    "--chromium-arg",
+    "chromium_args",
+    multiple=True,
+    metavar="ARG",
+    help="Extra Chromium switch, e.g. --proxy-server=...; repeatable.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0, max=120),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait after the network is idle.",
+)
+@click.option(
+    "--second-look",
+    type=click.FloatRange(min=0, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds until a second snapshot (0: none).",
+)
+@click.option(
+    "--crawl",
+    type=click.IntRange(min=0, max=500),
+    default=0,
+    show_default=True,
+    help="Follow same-site links, up to N more pages.",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=1, max=600), default=20.0, show_default=True, help="Seconds per navigation."
+)
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="HOST",
+    help="Another host the site controls (beacons to it are first-party); repeatable.",
+)
+@click.option(
+    "--claims",
+    "claims_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=CLAIMS_FILE,
+    show_default=False,
+    help="The policy's checkable claims (default: the seed's claims.toml).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    default=None,
+    metavar="FILE",
+    help="Write the report as one self-contained HTML file, with a screenshot per page.",
+)
+@click.option(
+    "--har", "har_path", default=None, metavar="FILE", help="Record every request and response as a HAR file."
+)
+def audit_command(
+    app: Litestar,
+    urls: tuple[str, ...],
+    fmt: str,
+    allowlist_url: str | None,
+    chromium: str,
+    connect: str | None,
+    chromium_args: tuple[str, ...],
+    settle: float,
+    second_look: float,
+    crawl: int,
+    timeout: float,
+    first_party: tuple[str, ...],
+    claims_path: Path,
+    html_path: str | None,
+    har_path: str | None,
+) -> None:
     try:
-        report = audit.run_audit(
-            list(urls), declarations, policy_version=version, require_secure=require_secure, chromium=chromium
+        audit.check_urls(urls)
+        claims = audit.load_claims(claims_path)
+    except (ValueError, audit.ClaimsError) as exc:
+        _fail(str(exc))
+    warnings: list[str] = []
+    if allowlist_url:
+        policy, require_secure, warnings = _remote_policy(allowlist_url)
+    else:
+        policy, require_secure = _policy_in_force(app), settings_of(app).cookie_secure
+    options = audit.AuditOptions(
+        settle_s=settle,
+        second_look_s=second_look,
+        crawl=crawl,
+        timeout_s=timeout,
+        first_party_hosts=first_party,
+        require_secure=require_secure,
+        screenshots=html_path is not None,
+        har_path=har_path,
+        chromium=chromium,
+        chromium_args=chromium_args,
+        connect=connect,
+    )
+    quiet = fmt == "json"
+    try:
+        run = asyncio.run(
+            audit.run_audit(list(urls), policy, claims=claims, options=options, progress=None if quiet else _progress)
         )
     except audit.BrowserMissing as exc:
         _fail(str(exc))
-    click.echo(json.dumps(report.as_json(), indent=2) if fmt == "json" else report.as_text())
-    sys.exit(1 if report.drift else 0)
+    run.warnings[:0] = warnings
+    if html_path:
+        _write(html_path, report.as_html(run), "HTML report")
+    click.echo(report.as_json(run) if quiet else report.as_text(run))
+    sys.exit(run.exit_code)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
