@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 Kind = Literal["open", "click"]
 VERSION = 2  # issued; VERSION_1 is verified only
 VERSION_1 = 1
-KIND_CODES: dict[str, int] = {"open": 1, "click": 2}
-CODE_KINDS = {code: kind for kind, code in KIND_CODES.items()}
+KIND_CODES: dict[Kind, int] = {"open": 1, "click": 2}
+CODE_KINDS: dict[int, Kind] = {code: kind for kind, code in KIND_CODES.items()}
 TAG_BYTES = 16
 MAX_DESTINATION_BYTES = 4096  # longer links are left untracked (see rewrite.LinkRules)
 BASE64URL = re.compile("[A-Za-z0-9_-]{22,5600}")  # up to a token carrying the longest destination
