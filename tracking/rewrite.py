@@ -3,9 +3,16 @@
 HTML is never parsed into a tree and serialized again (that would reformat Outlook's
 conditional comments, VML, entities and whitespace). A small tokenizer that follows the
 HTML tokenizer's rules for tags, quoted attributes, comments and raw-text elements
-(<style>, <script>, ...) finds each `<a>`/`<area>` `href` value; only those values are
-spliced, plus the pixel before `</body>`. Written by hand because HTML parsers (lexbor,
-html5lib, lxml) do not report source offsets.
+(<style>, <script>, ...) finds each link's `href` value: `<a>`, `<area>` and Outlook's VML
+shapes (`<v:roundrect>`, `<v:rect>`, ... of bulletproof buttons), in the document and in the
+HTML that Outlook reads inside conditional comments (`<!--[if mso]> ... <![endif]-->`). Only
+those values are spliced, plus the pixel before `</body>`. Written by hand because HTML parsers
+(lexbor, html5lib, lxml) do not report source offsets and do not look inside comments.
+
+Every step is linear in the input: possessive regexes whose alternatives never rescan what an
+earlier one consumed, entity names bounded by the longest entity, one pass to trim text URLs.
+`rewrite_html` and `rewrite_text` are pure and synchronous; their inputs and results pickle (give
+them a picklable `track_link` to run them in a process pool).
 """
 
 from __future__ import annotations
@@ -17,9 +24,19 @@ from dataclasses import dataclass, field
 from functools import cache
 from html.entities import html5 as HTML5_ENTITIES
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from tracking.tokens import MAX_DESTINATION_BYTES
+
+# Why a link is left as it is (`links_skipped`). NOT_HTTP links (mailto:, #top, ...) are not listed.
+PLACEHOLDER = "placeholder"
+NOT_HTTP = "not an http(s) link"
+AMBIGUOUS = "ambiguous http(s) link"  # browsers follow it, but parsers disagree on where to
+TOO_LONG = "destination too long"
+UNSUBSCRIBE = "unsubscribe link"
+EXCLUDED = "excluded destination"
+MARKED_NO_TRACK = "marked data-no-track"
+MARKED_UNSUBSCRIBE = "marked data-unsubscribe"
 
 _WS = r"\t\n\f\r "  # HTML whitespace, as a regex character class body
 HTML_WHITESPACE = frozenset("\t\n\f\r ")
@@ -29,32 +46,37 @@ _ATTR = rf"[{_WS}/]*+(?P<name>{_NAME})(?:[{_WS}]*+=[{_WS}]*+{_VALUE}?)?"
 # Where a start tag ends: quotes only matter right after `=`, so everything else is one fast
 # character-class run. Equivalent to the tokenizer's attribute states for finding the closing `>`.
 _TAG_REST = rf"""[^>=]*+(?:=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>"'][^{_WS}>]*+)?[^>=]*+)*+>"""
-_LINK = "[aA](?:[rR][eE][aA])?"
+_LINK = "[aA](?:[rR][eE][aA])?|[vV]:[A-Za-z]++"  # <a>, <area>, VML shapes (<v:roundrect>, <v:rect>, ...)
 _BODY = "[bB][oO][dD][yY]"
 _RAW_TEXT = (  # elements whose content is text, never tags (spelled out: (?i:) is slower)
     "[sS](?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE])|[tT](?:[iI][tT][lL][eE]|[eE][xX][tT][aA][rR][eE][aA])|[xX][mM][pP]"
     "|[iI][fF][rR][aA][mM][eE]|[nN][oO](?:[eE][mM][bB][eE][dD]|[fF][rR][aA][mM][eE][sS]|[sS][cC][rR][iI][pP][tT])"
     "|[pP][lL][aA][iI][nN][tT][eE][xX][tT]"
 )
-_BORING_FIRST_LETTER = "[b-hj-mo-ru-wyzB-HJ-MO-RU-WYZ]"  # no link or raw-text element starts with these
+_BORING_FIRST_LETTER = "[b-hj-moqruwyzB-HJ-MOQRUWYZ]"  # no link or raw-text element starts with these
+# `[if mso]>`, `[if !mso]>`, `[if (gte mso 9)|(IE)]>` after `<!--`: Outlook (and old IE) read what follows as HTML.
+# The scan for `]>` stops at the comment's `-->` at the latest.
+_IF = rf"\[[iI][fF](?=[{_WS}!(])[^\]>]*+\]>"
 
 ATTRIBUTE = re.compile(_ATTR)
 DATA_ATTRIBUTE = re.compile("[dD][aA][tT][aA]-")  # a tag that may carry data-no-track / data-unsubscribe
-# Each match skips text and every token the scanner does not act on (comments, Outlook's
-# conditional comments, other tags, ...) and ends at the next one it does, or at the end.
-# One regex pass: the per-token work stays in C, which is what keeps up with lexbor.
+COMMENT_END = re.compile("--!?>")
+# Each match skips text and every token the scanner does not act on (comments, other tags, ...)
+# and ends at the next one it does, or at the end. One regex pass: the per-token work stays in
+# C, which is what keeps up with lexbor.
 TOKEN = re.compile(
     rf"""
     (?:[^<]++|<(?:
-        !--(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))          # comment
+        !--(?!{_IF})(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))  # comment, other than a conditional one
       | /(?!{_BODY}[{_WS}/>])[^>]*+>?                          # end tag other than </body>
-      | [!?][^>]*+>?                                           # doctype, bogus comment
+      | (?:!(?!--)|\?)[^>]*+>?                                 # doctype, bogus comment, <![endif]>
       | (?:{_BORING_FIRST_LETTER}|(?!(?:{_LINK}|{_RAW_TEXT})[{_WS}/>])[A-Za-z])[^{_WS}/>]*+{_TAG_REST}  # other start tags
       | (?![A-Za-z!?/])                                        # a lone `<` is text
     ))*+
     (?:<(?:
-        (?P<link>{_LINK})                                      # <a ...>, <area ...>, capturing a leading
-        (?:[{_WS}]++[hH][rR][eE][fF][{_WS}]*+=[{_WS}]*+"(?P<href>[^"]*+)")?  # href="..." (the common case)
+        (?P<conditional>!--{_IF})                              # <!--[if mso]>
+      | (?P<link>{_LINK})                                      # <a ...>, <area ...>, <v:roundrect ...>, capturing
+        (?:[{_WS}]++[hH][rR][eE][fF][{_WS}]*+=[{_WS}]*+"(?P<href>[^"]*+)")?  # a leading href="..." (the common case)
         (?=[{_WS}/>]){_TAG_REST}
       | (?P<raw>{_RAW_TEXT})(?=[{_WS}/>]){_TAG_REST}           # <style ...>, <script ...>, ...
       | /(?P<body_end>{_BODY})[^>]*+>?                         # </body>
@@ -63,11 +85,37 @@ TOKEN = re.compile(
     """,
     re.S | re.X,
 )
-TEXT_URL = re.compile(r"""https?://[^\s<>"'\x00-\x1f\x7f]+""", re.I)
-PLACEHOLDER_MARKERS = ("{{", "}}", "{%", "%}", "*|", "|*", "${", "<%", "%%")
+
+# Text parts. A URL ends at whitespace, at `<>"'` and backticks, at quotes, ellipses and CJK
+# punctuation, and at a `)` or `]` that closes nothing inside it (Markdown's `[text](url)`);
+# brackets nested up to two deep stay in it (Wikipedia's `Foo_(bar)`).
+_TEXT_STOP = "\"'`<>()\\[\\]“”„‘’‚«»‹›…。、，．：；！？「」『』（）【】〈〉《》〔〕｢｣､"
+_URL_CHAR = rf"[^\s\x00-\x1f\x7f{_TEXT_STOP}]"
+_NESTED = rf"\({_URL_CHAR}*+\)|\[{_URL_CHAR}*+\]"
+_BRACKETS = rf"\((?:{_URL_CHAR}++|{_NESTED})*+\)|\[(?:{_URL_CHAR}++|{_NESTED})*+\]"
+TEXT_URL = re.compile(rf"https?://(?:{_URL_CHAR}++|{_BRACKETS}|[(\[])++", re.I)
+TRAILING_PUNCTUATION = ".,:;!?*"  # ends a sentence or Markdown emphasis (`**url**`), not the URL
+
+# Leftover merge tags: Handlebars/Liquid/Jinja `{{ }}` `{% %}`, Mailchimp `*|X|*`, `${x}`, `{$x}`,
+# AWeber `{!x}`, ERB `<% %>`, Salesforce/Pardot `%%x%%`, Mailjet/GetResponse `[[x]]`, Zoho `$[x]$`,
+# Mautic/Mailgun/ActiveCampaign `{email}` `%recipient.x%` `%EMAIL%`, Campaign Monitor/phpList
+# `[UserID]` (but not `filter[status]=` query arrays, nor `%E2%80%99` escapes); checked again
+# percent-decoded (twice, for double encoding).
+PLACEHOLDER_TAG = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\*\||\|\*|\$\{|\{\$|\{!|<%|%>|%%|\[\[|\]\]|\$\["
+    r"|\{[A-Za-z_][\w.:=|-]*+\}"
+    r"|\[[A-Za-z_][\w .,=|-]*+\](?![=\[])"
+    r"|%(?![0-9A-Fa-f]{2})[A-Za-z_][\w.]*+%"
+)
+IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the label separators of IDNA
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+:")
+BACKSLASH_BEFORE_QUERY = re.compile(r"[^?#\\]*+\\")
 _NEEDS_ESCAPING = re.compile("[&<>\"']")
 URL_NOISE = re.compile(r"[\t\n\r]")  # browsers drop these inside URLs
-_REF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
+_LONGEST_ENTITY = max(len(name) for name in HTML5_ENTITIES)  # 32, with its `;`
+_REF = re.compile(
+    rf"&(?:#(?P<dec>[0-9]++);?|#[xX](?P<hex>[0-9a-fA-F]++);?|(?P<name>[A-Za-z][A-Za-z0-9]{{0,{_LONGEST_ENTITY - 2}}})(?P<semi>;?))"
+)
 
 
 def unescape_attribute(value: str) -> str:
@@ -75,18 +123,24 @@ def unescape_attribute(value: str) -> str:
 
     Differs from `html.unescape` in one rule that keeps query strings intact: a named
     reference without `;` followed by `=` or an alphanumeric stays literal (`?a=1&copy=2`).
+    Linear: names are bounded by the longest entity, numbers are not converted past 8 digits.
     """
 
     def decode(match: re.Match[str]) -> str:
-        ref = match.group(1)
-        if ref.startswith("#") or ref.endswith(";"):
-            return html.unescape(match.group(0)) if ref.startswith("#") else HTML5_ENTITIES.get(ref, match.group(0))
-        for end in range(len(ref), 1, -1):  # longest legacy entity (no `;`) that prefixes the name
-            if ref[:end] in HTML5_ENTITIES:
-                rest = ref[end:] + value[match.end() : match.end() + 1]
+        if (digits := match.group("dec") or match.group("hex")) is not None:
+            significant = digits.lstrip("0") or "0"
+            if len(significant) > 8:  # far past U+10FFFF, and int() of a long run is slow or refused
+                return "\ufffd"
+            return html.unescape(("&#" if match.group("dec") else "&#x") + significant + ";")
+        name = match.group("name")
+        if match.group("semi"):
+            return HTML5_ENTITIES.get(name + ";", match.group(0))
+        for end in range(len(name), 1, -1):  # longest legacy entity (no `;`) that prefixes the name
+            if name[:end] in HTML5_ENTITIES:
+                rest = name[end:] + value[match.end() : match.end() + 1]
                 if rest[:1].isalnum() or rest[:1] == "=":
                     return match.group(0)
-                return HTML5_ENTITIES[ref[:end]] + ref[end:]
+                return HTML5_ENTITIES[name[:end]] + name[end:]
         return match.group(0)
 
     return _REF.sub(decode, value) if "&" in value else value
@@ -106,25 +160,80 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
 
 
+def has_placeholder(url: str) -> bool:
+    for _ in range(3):  # as written, then percent-decoded once and twice
+        if PLACEHOLDER_TAG.search(url):
+            return True
+        if "%" not in url:
+            return False
+        url = unquote(url)
+    return False
+
+
+def canonical_host(host: str) -> str | None:
+    """The host as browsers resolve it (lowercase, IDNA), or None where we cannot be sure."""
+    host = host.rstrip(".")
+    if host.isascii():
+        return None if "%" in host else host.lower()  # browsers percent-decode hosts; we do not guess
+    if len(host) > 253 or max(map(len, IDNA_DOTS.split(host))) > 63:
+        return None  # never a valid name, and Punycode is quadratic in a label's length
+    try:
+        return host.encode("idna").decode("ascii").lower()  # also maps fullwidth letters and `。` dots
+    except UnicodeError:
+        return None
+
+
+def http_problem(url: str) -> str | None:
+    """None for a plain `http(s)://host/...` URL; else why it is not tracked (NOT_HTTP or AMBIGUOUS).
+
+    AMBIGUOUS: a link browsers follow (they repair `https:x`, `https:/x`, `https:\\\\x`, `//x`,
+    backslashes, percent-encoded or odd hosts) that Python's URL parser reads differently, so
+    that the host checks (excluded destinations) could be fooled.
+    """
+    scheme = SCHEME.match(url)
+    if scheme is None:
+        return AMBIGUOUS if url[:2] in ("//", "\\\\", "/\\", "\\/") else NOT_HTTP
+    if scheme.group().lower() not in ("http:", "https:"):
+        return NOT_HTTP
+    rest = url[scheme.end() :]
+    if rest[:2] != "//" or rest[2:3] in ("/", "\\"):
+        return AMBIGUOUS
+    if BACKSLASH_BEFORE_QUERY.match(url):  # browsers read it as `/`, Python as part of the host or path
+        return AMBIGUOUS
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # refuses a port out of range
+    except ValueError:
+        return AMBIGUOUS
+    if not parts.hostname or canonical_host(parts.hostname) is None:
+        return AMBIGUOUS
+    return None
+
+
 @dataclass(frozen=True)
 class LinkRules:
     """What must never be tracked, besides non-http(s) links and links marked data-no-track."""
 
     excluded_hosts: tuple[str, ...] = ()
     unsubscribe_urls: frozenset[str] = frozenset()
+    _hosts: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        hosts = (canonical_host(h) for h in self.excluded_hosts)
+        object.__setattr__(self, "_hosts", tuple(h for h in hosts if h))
 
     def skip_reason(self, url: str) -> str | None:
-        if any(marker in url for marker in PLACEHOLDER_MARKERS):
-            return "template placeholder"
-        if not is_http_url(url):
-            return "not an http(s) link"
+        if has_placeholder(url):
+            return PLACEHOLDER
+        if problem := http_problem(url):
+            return problem
         if len(url.encode()) > MAX_DESTINATION_BYTES:
-            return "destination too long"
+            return TOO_LONG
         if url in self.unsubscribe_urls:
-            return "unsubscribe link"
-        host = (urlsplit(url).hostname or "").rstrip(".")
-        if any(host == h or host.endswith("." + h) for h in self.excluded_hosts):
-            return "excluded destination"
+            return UNSUBSCRIBE
+        host = canonical_host(urlsplit(url).hostname or "") or ""
+        if any(host == h or host.endswith("." + h) for h in self._hosts):
+            return EXCLUDED
         return None
 
 
@@ -134,7 +243,7 @@ def unsubscribe_targets(list_unsubscribe: str | None) -> frozenset[str]:
 
 
 class Anchor(NamedTuple):
-    """An `href` of an `<a>`/`<area>` tag, with the source offsets of its raw value."""
+    """An `href` of a link tag, with the source offsets of its raw value."""
 
     raw: str
     start: int
@@ -143,38 +252,48 @@ class Anchor(NamedTuple):
     marked_unsubscribe: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class ScannedHtml:
-    anchors: list[Anchor]
-    body_end: int | None  # offset of the last `</body>` outside comments
+    anchors: list[Anchor] = field(default_factory=list)
+    body_end: int | None = None  # offset of the last `</body>` outside comments
 
 
 def scan_html(document: str) -> ScannedHtml:
-    anchors: list[Anchor] = []
-    body_end = None
+    scanned = ScannedHtml()
     pos: int | None = 0
     while pos is not None:
-        resume_at = None
-        for match in TOKEN.finditer(document, pos):
-            kind = match.lastgroup
-            if kind == "href" and not DATA_ATTRIBUTE.search(document, match.end("href"), match.end()):
-                anchors.append(Anchor(match.group("href"), match.start("href"), match.end("href"), None, False))
-            elif kind == "link" or kind == "href":
-                anchor = _anchor(document, match.end("link"), match.end())
-                if anchor is not None:
-                    anchors.append(anchor)
-            elif kind == "body_end":
-                body_end = match.start("body_end") - 2
-            elif kind == "raw":
-                name = match.group("raw").lower()
-                closing = None if name == "plaintext" else _closing_tag(name).search(document, match.end())
-                if closing is not None:
-                    resume_at = closing.start()  # skip the element's text, then tokenize again
-                break  # without a closing tag, the rest of the document is text
-            else:
-                break  # the end, or an unterminated tag: the rest of the document is inside it
-        pos = resume_at
-    return ScannedHtml(anchors, body_end)
+        pos = _scan(document, pos, len(document), scanned, in_conditional=False)
+    return scanned
+
+
+def _scan(document: str, pos: int, limit: int, scanned: ScannedHtml, *, in_conditional: bool) -> int | None:
+    """Tokenize from `pos` to `limit`; returns where to go on after a token that needs a new start, or None."""
+    for match in TOKEN.finditer(document, pos, limit):
+        kind = match.lastgroup
+        if kind == "href" and not DATA_ATTRIBUTE.search(document, match.end("href"), match.end()):
+            scanned.anchors.append(Anchor(match.group("href"), match.start("href"), match.end("href"), None, False))
+        elif kind == "link" or kind == "href":
+            anchor = _anchor(document, match.end("link"), match.end())
+            if anchor is not None:
+                scanned.anchors.append(anchor)
+        elif kind == "body_end":
+            if not in_conditional:
+                scanned.body_end = match.start("body_end") - 2
+        elif kind == "conditional":
+            if in_conditional:
+                continue  # a nested opener: the same Outlook-only HTML goes on to the same `-->`
+            close = COMMENT_END.search(document, match.end())
+            inner: int | None = match.end()
+            while inner is not None:
+                inner = _scan(document, inner, close.start() if close else limit, scanned, in_conditional=True)
+            return close.end() if close else None
+        elif kind == "raw":
+            name = match.group("raw").lower()
+            closing = None if name == "plaintext" else _closing_tag(name).search(document, match.end(), limit)
+            return closing.start() if closing else None  # skip the element's text; without a closing tag, all of it
+        else:
+            return None  # the end, or an unterminated tag: the rest is inside it
+    return None
 
 
 @cache
@@ -240,20 +359,18 @@ def rewrite_html(
     scanned = scan_html(document)
     edits: list[tuple[int, int, str]] = []
     if track_link is not None:
-        judged: dict[
-            str, tuple[str, str | None, bool]
-        ] = {}  # raw href -> (destination, why skipped, is http); links repeat
+        judged: dict[str, tuple[str, str | None]] = {}  # raw href -> (destination, why skipped); links repeat
         for anchor in scanned.anchors:
             if anchor.raw not in judged:
                 url = clean_url(unescape_attribute(anchor.raw))
-                judged[anchor.raw] = (url, rules.skip_reason(url), is_http_url(url))
-            url, reason, is_http = judged[anchor.raw]
-            if anchor.no_track or anchor.marked_unsubscribe:
-                reason = "marked data-no-track" if anchor.no_track else "marked data-unsubscribe"
+                judged[anchor.raw] = (url, rules.skip_reason(url))
+            url, reason = judged[anchor.raw]
             if anchor.no_track:
                 edits.append((anchor.no_track[0], anchor.no_track[1], ""))
+            if reason != PLACEHOLDER and (anchor.no_track or anchor.marked_unsubscribe):
+                reason = MARKED_NO_TRACK if anchor.no_track else MARKED_UNSUBSCRIBE
             if reason:
-                if is_http or anchor.no_track:  # the rest were never links to track: not worth listing
+                if reason != NOT_HTTP:  # mailto:, #top, relative links: never links to track, not worth listing
                     result.skipped.append(SkippedLink(url, reason))
                 continue
             tracking_url = track_link(url)
@@ -270,11 +387,12 @@ def rewrite_html(
 
 
 def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRules = LinkRules()) -> Rewritten:
-    """Bare http(s) URLs in a text/plain part."""
+    """The http(s) URLs of a text/plain part, bounded as people write them (see TEXT_URL)."""
     result = Rewritten(body=text)
     edits = []
     for match in TEXT_URL.finditer(text):
-        url = _trim_trailing_punctuation(match.group(0))
+        url = match.group()
+        url = url[: _url_end(url)]
         reason = rules.skip_reason(url)
         if reason:
             result.skipped.append(SkippedLink(url, reason))
@@ -285,17 +403,17 @@ def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRule
     return result
 
 
-def _trim_trailing_punctuation(url: str) -> str:
-    """`(see https://x.test/a).` ends at `a`; a `)` that closes a `(` inside the URL stays."""
-    while url and url[-1] in ".,;:!?'\")]}":
-        if url[-1] in ")]}" and url.count({")": "(", "]": "[", "}": "{"}[url[-1]]) >= url.count(url[-1]):
-            break
-        url = url[:-1]
-    return url
+def _url_end(url: str) -> int:
+    """Where a text URL ends once the sentence's punctuation after it is left out: `(see https://x.test/a).`"""
+    end = len(url.rstrip(TRAILING_PUNCTUATION))
+    if url[end - 1] == "|" and url[end : end + 1] == "*":
+        end += 1  # the `*` closing a Mailchimp `*|TAG|*`
+    return end
 
 
 def _splice(source: str, edits: Iterable[tuple[int, int, str]]) -> str:
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
         out += (source[pos:start], replacement)
         pos = end
