@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from html.entities import html5 as HTML5_ENTITIES
-from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from tracking.tokens import MAX_DESTINATION_BYTES
@@ -45,7 +44,8 @@ _VALUE = rf"""(?:"(?P<dq>[^"]*+)"|'(?P<sq>[^']*+)'|(?P<uq>[^{_WS}>"'][^{_WS}>]*+
 _ATTR = rf"[{_WS}/]*+(?P<name>{_NAME})(?:[{_WS}]*+=[{_WS}]*+{_VALUE}?)?"
 # Where a start tag ends: quotes only matter right after `=`, so everything else is one fast
 # character-class run. Equivalent to the tokenizer's attribute states for finding the closing `>`.
-_TAG_REST = rf"""[^>=]*+(?:=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>"'][^{_WS}>]*+)?[^>=]*+)*+>"""
+# An unclosed quote runs to the end, as in browsers: the tag then never ends.
+_TAG_REST = rf"""[^>=]*+(?:=[{_WS}]*+(?:"[^"]*+(?:"|\Z)|'[^']*+(?:'|\Z)|[^{_WS}>"'][^{_WS}>]*+)?[^>=]*+)*+>"""
 _LINK = "[aA](?:[rR][eE][aA])?|[vV]:[A-Za-z]++"  # <a>, <area>, VML shapes (<v:roundrect>, <v:rect>, ...)
 _BODY = "[bB][oO][dD][yY]"
 _RAW_TEXT = (  # elements whose content is text, never tags (spelled out: (?i:) is slower)
@@ -54,11 +54,21 @@ _RAW_TEXT = (  # elements whose content is text, never tags (spelled out: (?i:) 
     "|[pP][lL][aA][iI][nN][tT][eE][xX][tT]"
 )
 _BORING_FIRST_LETTER = "[b-hj-moqruwyzB-HJ-MOQRUWYZ]"  # no link or raw-text element starts with these
+_COMMON_FIRST_LETTER = (  # <table>, <td>, <span>, <img>, <p>: quickly told from <title>, <style>, <iframe>, ...
+    rf"[tT](?![iI][tT][lL][eE][{_WS}/>]|[eE][xX][tT][aA][rR][eE][aA][{_WS}/>])"
+    rf"|[sS](?![cC][rR][iI][pP][tT][{_WS}/>]|[tT][yY][lL][eE][{_WS}/>])"
+    rf"|[iI](?![fF][rR][aA][mM][eE][{_WS}/>])|[pP](?![lL][aA][iI][nN][tT][eE][xX][tT][{_WS}/>])"
+)
 # `[if mso]>`, `[if !mso]>`, `[if (gte mso 9)|(IE)]>` after `<!--`: Outlook (and old IE) read what follows as HTML.
 # The scan for `]>` stops at the comment's `-->` at the latest.
 _IF = rf"\[[iI][fF](?=[{_WS}!(])[^\]>]*+\]>"
 
-ATTRIBUTE = re.compile(_ATTR)
+_LINK_ATTRIBUTE_NAME = (
+    "(?:[hH][rR][eE][fF]|[dD][aA][tT][aA]-(?:[nN][oO]-[tT][rR][aA][cC][kK]|[uU][nN][sS][uU][bB][sS][cC][rR][iI][bB][eE]))"
+    rf"(?=[{_WS}/>=]|\Z)"
+)
+_OTHER_ATTR = rf"""[{_WS}/]*+(?!{_LINK_ATTRIBUTE_NAME}){_NAME}(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>"'][^{_WS}>]*+)?)?"""
+LINK_ATTRIBUTE = re.compile(rf"(?:{_OTHER_ATTR})*+{_ATTR}")  # skips the attributes of no interest (in C), then one
 DATA_ATTRIBUTE = re.compile("[dD][aA][tT][aA]-")  # a tag that may carry data-no-track / data-unsubscribe
 COMMENT_END = re.compile("--!?>")
 # Each match skips text and every token the scanner does not act on (comments, other tags, ...)
@@ -66,12 +76,11 @@ COMMENT_END = re.compile("--!?>")
 # C, which is what keeps up with lexbor.
 TOKEN = re.compile(
     rf"""
-    (?:[^<]++|<(?:
+    (?:[^<]++|<+(?![A-Za-z!?/])|<(?:                           # text; `<` not starting a tag is text
         !--(?!{_IF})(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))  # comment, other than a conditional one
       | /(?!{_BODY}[{_WS}/>])[^>]*+>?                          # end tag other than </body>
       | (?:!(?!--)|\?)[^>]*+>?                                 # doctype, bogus comment, <![endif]>
-      | (?:{_BORING_FIRST_LETTER}|(?!(?:{_LINK}|{_RAW_TEXT})[{_WS}/>])[A-Za-z])[^{_WS}/>]*+{_TAG_REST}  # other start tags
-      | (?![A-Za-z!?/])                                        # a lone `<` is text
+      | (?:{_BORING_FIRST_LETTER}|{_COMMON_FIRST_LETTER}|(?!(?:{_LINK}|{_RAW_TEXT})[{_WS}/>])[A-Za-z])[^{_WS}/>]*+{_TAG_REST}  # other start tags
     ))*+
     (?:<(?:
         (?P<conditional>!--{_IF})                              # <!--[if mso]>
@@ -108,6 +117,10 @@ PLACEHOLDER_TAG = re.compile(
     r"|%(?![0-9A-Fa-f]{2})[A-Za-z_][\w.]*+%"
 )
 IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the label separators of IDNA
+# A URL that needs no closer look: ASCII host, no userinfo, nothing a merge tag or a backslash is made of.
+PLAIN_URL = re.compile(
+    r"https?://(?P<host>[A-Za-z0-9.-]++)(?::(?P<port>[0-9]{1,5}))?(?:[/?#][^\s\\%{}\[\]|*]*+)?", re.I
+)
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+:")
 BACKSLASH_BEFORE_QUERY = re.compile(r"[^?#\\]*+\\")
 _NEEDS_ESCAPING = re.compile("[&<>\"']")
@@ -143,10 +156,17 @@ def unescape_attribute(value: str) -> str:
                 return HTML5_ENTITIES[name[:end]] + name[end:]
         return match.group(0)
 
-    return _REF.sub(decode, value) if "&" in value else value
+    if "&" not in value:
+        return value
+    if value.count("&") == value.count("&amp;"):  # query strings' usual only reference: one pass in C
+        return value.replace("&amp;", "&")
+    return _REF.sub(decode, value)
 
 
 def clean_url(url: str) -> str:
+    """What browsers do first: drop tabs and newlines, strip C0 controls and spaces at both ends."""
+    if "\t" not in url and "\n" not in url and "\r" not in url and url[:1] > " " and url[-1:] > " ":
+        return url  # nothing to drop: the usual case, told by three memchr() and two comparisons
     return URL_NOISE.sub("", url).strip(
         "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "
     )
@@ -183,8 +203,8 @@ def canonical_host(host: str) -> str | None:
         return None
 
 
-def http_problem(url: str) -> str | None:
-    """None for a plain `http(s)://host/...` URL; else why it is not tracked (NOT_HTTP or AMBIGUOUS).
+def http_problem(url: str) -> tuple[str | None, str]:
+    """(None, its host) for a trackable `http(s)://host/...` URL; else (NOT_HTTP or AMBIGUOUS, "").
 
     AMBIGUOUS: a link browsers follow (they repair `https:x`, `https:/x`, `https:\\\\x`, `//x`,
     backslashes, percent-encoded or odd hosts) that Python's URL parser reads differently, so
@@ -192,22 +212,19 @@ def http_problem(url: str) -> str | None:
     """
     scheme = SCHEME.match(url)
     if scheme is None:
-        return AMBIGUOUS if url[:2] in ("//", "\\\\", "/\\", "\\/") else NOT_HTTP
+        return (AMBIGUOUS if url[:2] in ("//", "\\\\", "/\\", "\\/") else NOT_HTTP), ""
     if scheme.group().lower() not in ("http:", "https:"):
-        return NOT_HTTP
+        return NOT_HTTP, ""
     rest = url[scheme.end() :]
-    if rest[:2] != "//" or rest[2:3] in ("/", "\\"):
-        return AMBIGUOUS
-    if BACKSLASH_BEFORE_QUERY.match(url):  # browsers read it as `/`, Python as part of the host or path
-        return AMBIGUOUS
+    if rest[:2] != "//" or rest[2:3] in ("/", "\\") or BACKSLASH_BEFORE_QUERY.match(url):
+        return AMBIGUOUS, ""  # browsers read a backslash as `/`, Python as part of the host or path
     try:
         parts = urlsplit(url)
         _ = parts.port  # refuses a port out of range
     except ValueError:
-        return AMBIGUOUS
-    if not parts.hostname or canonical_host(parts.hostname) is None:
-        return AMBIGUOUS
-    return None
+        return AMBIGUOUS, ""
+    host = canonical_host(parts.hostname or "")
+    return (None, host) if host else (AMBIGUOUS, "")
 
 
 @dataclass(frozen=True)
@@ -216,23 +233,33 @@ class LinkRules:
 
     excluded_hosts: tuple[str, ...] = ()
     unsubscribe_urls: frozenset[str] = frozenset()
-    _hosts: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    _hosts: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _subdomains: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        hosts = (canonical_host(h) for h in self.excluded_hosts)
-        object.__setattr__(self, "_hosts", tuple(h for h in hosts if h))
+        hosts = {host for host in map(canonical_host, self.excluded_hosts) if host}
+        object.__setattr__(self, "_hosts", frozenset(hosts))
+        object.__setattr__(self, "_subdomains", tuple("." + host for host in hosts))
 
     def skip_reason(self, url: str) -> str | None:
-        if has_placeholder(url):
+        if len(url) > MAX_DESTINATION_BYTES and url[:5].lower() in ("http:", "https"):
+            return TOO_LONG  # first: what follows reads the whole URL, and it could be megabytes
+        if plain := PLAIN_URL.fullmatch(url):  # most links; none of a merge tag's characters in it
+            host, port = plain.group("host", "port")
+            if port and int(port) > 65535:
+                return AMBIGUOUS
+            host = host.rstrip(".").lower()
+        elif has_placeholder(url):
             return PLACEHOLDER
-        if problem := http_problem(url):
-            return problem
-        if len(url.encode()) > MAX_DESTINATION_BYTES:
+        else:
+            problem, host = http_problem(url)
+            if problem:
+                return problem
+        if not url.isascii() and len(url.encode()) > MAX_DESTINATION_BYTES:
             return TOO_LONG
         if url in self.unsubscribe_urls:
             return UNSUBSCRIBE
-        host = canonical_host(urlsplit(url).hostname or "") or ""
-        if any(host == h or host.endswith("." + h) for h in self._hosts):
+        if host in self._hosts or host.endswith(self._subdomains):
             return EXCLUDED
         return None
 
@@ -242,14 +269,9 @@ def unsubscribe_targets(list_unsubscribe: str | None) -> frozenset[str]:
     return frozenset(clean_url(t) for t in re.findall(r"<([^>]*)>", list_unsubscribe or ""))
 
 
-class Anchor(NamedTuple):
-    """An `href` of a link tag, with the source offsets of its raw value."""
-
-    raw: str
-    start: int
-    end: int
-    no_track: tuple[int, int] | None  # span of the data-no-track attribute, to remove
-    marked_unsubscribe: bool
+# A link tag's `href`: (raw value, its start and end offsets, the span of a data-no-track attribute to
+# remove or None, marked data-unsubscribe). A plain tuple: emails can hold 10,000s of links.
+Anchor = tuple[str, int, int, tuple[int, int] | None, bool]
 
 
 @dataclass
@@ -268,14 +290,18 @@ def scan_html(document: str) -> ScannedHtml:
 
 def _scan(document: str, pos: int, limit: int, scanned: ScannedHtml, *, in_conditional: bool) -> int | None:
     """Tokenize from `pos` to `limit`; returns where to go on after a token that needs a new start, or None."""
+    anchors = scanned.anchors
     for match in TOKEN.finditer(document, pos, limit):
         kind = match.lastgroup
-        if kind == "href" and not DATA_ATTRIBUTE.search(document, match.end("href"), match.end()):
-            scanned.anchors.append(Anchor(match.group("href"), match.start("href"), match.end("href"), None, False))
-        elif kind == "link" or kind == "href":
+        if kind == "href":  # href="..." first: the tag needs no closer look unless it has data- attributes
+            start, end = match.span("href")
+            if not DATA_ATTRIBUTE.search(document, end, match.end()):
+                anchors.append((document[start:end], start, end, None, False))
+                continue
+        if kind == "link" or kind == "href":
             anchor = _anchor(document, match.end("link"), match.end())
             if anchor is not None:
-                scanned.anchors.append(anchor)
+                anchors.append(anchor)
         elif kind == "body_end":
             if not in_conditional:
                 scanned.body_end = match.start("body_end") - 2
@@ -306,7 +332,9 @@ def _anchor(document: str, start: int, end: int) -> Anchor | None:
     href: tuple[str, int, int] | None = None
     no_track = None
     unsubscribe = False
-    for attr in ATTRIBUTE.finditer(document, start, end):
+    pos = start
+    while (attr := LINK_ATTRIBUTE.match(document, pos, end)) is not None:
+        pos = attr.end()
         name = attr.group("name").lower()
         if name == "href" and href is None:  # browsers keep the first of duplicate attributes
             group = attr.lastgroup if attr.lastgroup != "name" else None
@@ -323,7 +351,7 @@ def _anchor(document: str, start: int, end: int) -> Anchor | None:
             unsubscribe = True
     if href is None:
         return None
-    return Anchor(raw=href[0], start=href[1], end=href[2], no_track=no_track, marked_unsubscribe=unsubscribe)
+    return (*href, no_track, unsubscribe)
 
 
 @dataclass(frozen=True)
@@ -360,15 +388,15 @@ def rewrite_html(
     edits: list[tuple[int, int, str]] = []
     if track_link is not None:
         judged: dict[str, tuple[str, str | None]] = {}  # raw href -> (destination, why skipped); links repeat
-        for anchor in scanned.anchors:
-            if anchor.raw not in judged:
-                url = clean_url(unescape_attribute(anchor.raw))
-                judged[anchor.raw] = (url, rules.skip_reason(url))
-            url, reason = judged[anchor.raw]
-            if anchor.no_track:
-                edits.append((anchor.no_track[0], anchor.no_track[1], ""))
-            if reason != PLACEHOLDER and (anchor.no_track or anchor.marked_unsubscribe):
-                reason = MARKED_NO_TRACK if anchor.no_track else MARKED_UNSUBSCRIBE
+        for raw, start, end, no_track, marked_unsubscribe in scanned.anchors:
+            if (verdict := judged.get(raw)) is None:
+                url = clean_url(unescape_attribute(raw))
+                verdict = judged[raw] = (url, rules.skip_reason(url))
+            url, reason = verdict
+            if no_track:
+                edits.append((*no_track, ""))
+            if reason != PLACEHOLDER and (no_track or marked_unsubscribe):
+                reason = MARKED_NO_TRACK if no_track else MARKED_UNSUBSCRIBE
             if reason:
                 if reason != NOT_HTTP:  # mailto:, #top, relative links: never links to track, not worth listing
                     result.skipped.append(SkippedLink(url, reason))
@@ -376,7 +404,7 @@ def rewrite_html(
             tracking_url = track_link(url)
             if _NEEDS_ESCAPING.search(tracking_url):
                 tracking_url = html.escape(tracking_url, quote=True)
-            edits.append((anchor.start, anchor.end, tracking_url))
+            edits.append((start, end, tracking_url))
             result.tracked.append(url)
     if pixel_url is not None:
         at = scanned.body_end if scanned.body_end is not None else len(document)
@@ -390,7 +418,7 @@ def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRule
     """The http(s) URLs of a text/plain part, bounded as people write them (see TEXT_URL)."""
     result = Rewritten(body=text)
     edits = []
-    for match in TEXT_URL.finditer(text):
+    for match in _text_urls(text):
         url = match.group()
         url = url[: _url_end(url)]
         reason = rules.skip_reason(url)
@@ -401,6 +429,18 @@ def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRule
         result.tracked.append(url)
     result.body = _splice(text, edits)
     return result
+
+
+def _text_urls(text: str) -> Iterator[re.Match[str]]:
+    """TEXT_URL's matches, found from their `://` (a search in C that a case-insensitive regex is not)."""
+    pos = 0
+    while (colon := text.find("://", pos)) != -1:
+        scheme = text[max(colon - 5, 0) : colon].lower()
+        start = colon - 5 if scheme == "https" else colon - 4 if scheme.endswith("http") else -1
+        match = TEXT_URL.match(text, start) if start >= pos else None
+        if match:
+            yield match
+        pos = match.end() if match else colon + 3
 
 
 def _url_end(url: str) -> int:
@@ -414,7 +454,7 @@ def _url_end(url: str) -> int:
 def _splice(source: str, edits: Iterable[tuple[int, int, str]]) -> str:
     out: list[str] = []
     pos = 0
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
+    for start, end, replacement in sorted(edits):  # in document order already, but for a few
         out += (source[pos:start], replacement)
         pos = end
     out.append(source[pos:])
