@@ -46,7 +46,11 @@ _ATTR = rf"[{_WS}/]*+(?P<name>{_NAME})(?:[{_WS}]*+=[{_WS}]*+{_VALUE}?)?"
 # character-class run. Equivalent to the tokenizer's attribute states for finding the closing `>`.
 # An unclosed quote runs to the end, as in browsers: the tag then never ends.
 _TAG_REST = rf"""[^>=]*+(?:=[{_WS}]*+(?:"[^"]*+(?:"|\Z)|'[^']*+(?:'|\Z)|[^{_WS}>"'][^{_WS}>]*+)?[^>=]*+)*+>"""
-_LINK = "[aA](?:[rR][eE][aA])?|[vV]:[A-Za-z]++"  # <a>, <area>, VML shapes (<v:roundrect>, <v:rect>, ...)
+_VML_SHAPE = (  # the VML elements that take an href: shapes (not <v:fill>, <v:textbox>, ...)
+    "[rR][eE][cC][tT]|[rR][oO][uU][nN][dD][rR][eE][cC][tT]|[oO][vV][aA][lL]|[sS][hH][aA][pP][eE]|[lL][iI][nN][eE]"
+    "|[pP][oO][lL][yY][lL][iI][nN][eE]|[cC][uU][rR][vV][eE]|[aA][rR][cC]|[iI][mM][aA][gG][eE]|[gG][rR][oO][uU][pP]"
+)
+_LINK = f"[aA](?:[rR][eE][aA])?|[vV]:(?:{_VML_SHAPE})"  # <a>, <area>, <v:roundrect>, <v:rect>, ...
 _BODY = "[bB][oO][dD][yY]"
 _RAW_TEXT = (  # elements whose content is text, never tags (spelled out: (?i:) is slower)
     "[sS](?:[cC][rR][iI][pP][tT]|[tT][yY][lL][eE])|[tT](?:[iI][tT][lL][eE]|[eE][xX][tT][aA][rR][eE][aA])|[xX][mM][pP]"
@@ -99,10 +103,11 @@ TOKEN = re.compile(
 # punctuation, and at a `)` or `]` that closes nothing inside it (Markdown's `[text](url)`);
 # brackets nested up to two deep stay in it (Wikipedia's `Foo_(bar)`).
 _TEXT_STOP = "\"'`<>()\\[\\]“”„‘’‚«»‹›…。、，．：；！？「」『』（）【】〈〉《》〔〕｢｣､"
-_URL_CHAR = rf"[^\s\x00-\x1f\x7f{_TEXT_STOP}]"
+_SPACES = "\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # what \s is, and controls; as ranges: faster
+_URL_CHAR = rf"[^{_SPACES}{_TEXT_STOP}]"
 _NESTED = rf"\({_URL_CHAR}*+\)|\[{_URL_CHAR}*+\]"
 _BRACKETS = rf"\((?:{_URL_CHAR}++|{_NESTED})*+\)|\[(?:{_URL_CHAR}++|{_NESTED})*+\]"
-TEXT_URL = re.compile(rf"https?://(?:{_URL_CHAR}++|{_BRACKETS}|[(\[])++", re.I)
+TEXT_URL = re.compile(rf"[hH][tT][tT][pP][sS]?://(?:{_URL_CHAR}++|{_BRACKETS}|[(\[])++")
 TRAILING_PUNCTUATION = ".,:;!?*"  # ends a sentence or Markdown emphasis (`**url**`), not the URL
 
 # Leftover merge tags: Handlebars/Liquid/Jinja `{{ }}` `{% %}`, Mailchimp `*|X|*`, `${x}`, `{$x}`,
@@ -118,8 +123,8 @@ PLACEHOLDER_TAG = re.compile(
 )
 IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")  # the label separators of IDNA
 # A URL that needs no closer look: ASCII host, no userinfo, nothing a merge tag or a backslash is made of.
-PLAIN_URL = re.compile(
-    r"https?://(?P<host>[A-Za-z0-9.-]++)(?::(?P<port>[0-9]{1,5}))?(?:[/?#][^\s\\%{}\[\]|*]*+)?", re.I
+PLAIN_URL = re.compile(  # no (?i): it slows every character test down
+    r"[hH][tT][tT][pP][sS]?://(?P<host>[A-Za-z0-9.-]++)(?::(?P<port>[0-9]{1,5}))?(?:[/?#][^\x00-\x20\x7f\\%{}\[\]|*]*+)?"
 )
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+:")
 BACKSLASH_BEFORE_QUERY = re.compile(r"[^?#\\]*+\\")

@@ -50,6 +50,10 @@ CONDITIONAL = re.compile(r"\[if[\t\n\f\r !(][^\]>]*\]>(.*)", re.S | re.I)
 NESTED_IF = re.compile(r"<!--\[if[\t\n\f\r !(][^\]>]*\]>|<!\[endif\]\Z", re.I)
 
 
+VML_SHAPES = ("rect", "roundrect", "oval", "shape", "line", "polyline", "curve", "arc", "image", "group")
+LINK_TAGS = {"a", "area", *(f"v:{shape}" for shape in VML_SHAPES)}
+
+
 def hrefs(document: str) -> list[str]:
     """What real HTML parsers see, in document order: the decoded href of every <a>, <area> and VML
     shape (<v:roundrect>, ...), and of those in the HTML that Outlook reads inside conditional
@@ -60,7 +64,7 @@ def hrefs(document: str) -> list[str]:
             outlook = CONDITIONAL.match(node.comment_content or "")
             if outlook:
                 found += hrefs(NESTED_IF.sub("", outlook.group(1)))
-        elif (node.tag in ("a", "area") or node.tag.startswith("v:")) and "href" in node.attributes:
+        elif node.tag in LINK_TAGS and "href" in node.attributes:
             found.append(node.attributes["href"] or "")
     return found
 
