@@ -21,7 +21,6 @@ import html
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from html.entities import html5 as HTML5_ENTITIES
 from urllib.parse import unquote, urlsplit
 
@@ -57,6 +56,21 @@ _RAW_TEXT = (  # elements whose content is text, never tags (spelled out: (?i:) 
     "|[iI][fF][rR][aA][mM][eE]|[nN][oO](?:[eE][mM][bB][eE][dD]|[fF][rR][aA][mM][eE][sS]|[sS][cC][rR][iI][pP][tT])"
     "|[pP][lL][aA][iI][nN][tT][eE][xX][tT]"
 )
+_RAW_TEXT_NAMES = ("script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript")
+
+
+def _any_case(name: str) -> str:
+    return "".join(f"[{char.lower()}{char.upper()}]" for char in name)
+
+
+# A whole raw-text element, its text up to the closing tag (or, without one, to the end): no links in it.
+_RAW_ELEMENT = (
+    "|".join(
+        rf"{_any_case(name)}(?=[{_WS}/>]){{tag_rest}}(?:[^<]++|<(?!/{_any_case(name)}[{_WS}/>]))*+"
+        for name in _RAW_TEXT_NAMES
+    )
+    + rf"|{_any_case('plaintext')}(?=[{_WS}/>]){{tag_rest}}.*+"
+)
 _BORING_FIRST_LETTER = "[b-hj-moqruwyzB-HJ-MOQRUWYZ]"  # no link or raw-text element starts with these
 _COMMON_FIRST_LETTER = (  # <table>, <td>, <span>, <img>, <p>: quickly told from <title>, <style>, <iframe>, ...
     rf"[tT](?![iI][tT][lL][eE][{_WS}/>]|[eE][xX][tT][aA][rR][eE][aA][{_WS}/>])"
@@ -66,6 +80,7 @@ _COMMON_FIRST_LETTER = (  # <table>, <td>, <span>, <img>, <p>: quickly told from
 # `[if mso]>`, `[if !mso]>`, `[if (gte mso 9)|(IE)]>` after `<!--`: Outlook (and old IE) read what follows as HTML.
 # The scan for `]>` stops at the comment's `-->` at the latest.
 _IF = rf"\[[iI][fF](?=[{_WS}!(])[^\]>]*+\]>"
+_ENDIF = r"\[[eE][nN][dD][iI][fF]\]--!?>"  # after `<!`: how Outlook's HTML in a conditional comment ends
 
 _LINK_ATTRIBUTE_NAME = (
     "(?:[hH][rR][eE][fF]|[dD][aA][tT][aA]-(?:[nN][oO]-[tT][rR][aA][cC][kK]|[uU][nN][sS][uU][bB][sS][cC][rR][iI][bB][eE]))"
@@ -83,15 +98,16 @@ TOKEN = re.compile(
     (?:[^<]++|<+(?![A-Za-z!?/])|<(?:                           # text; `<` not starting a tag is text
         !--(?!{_IF})(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))  # comment, other than a conditional one
       | /(?!{_BODY}[{_WS}/>])[^>]*+>?                          # end tag other than </body>
-      | (?:!(?!--)|\?)[^>]*+>?                                 # doctype, bogus comment, <![endif]>
+      | (?:!(?!--|{_ENDIF})|\?)[^>]*+>?                        # doctype, bogus comment, <![endif]>
+      | (?:{_RAW_ELEMENT.format(tag_rest=_TAG_REST)})          # <style>...</style>, <script>...</script>, ...
       | (?:{_BORING_FIRST_LETTER}|{_COMMON_FIRST_LETTER}|(?!(?:{_LINK}|{_RAW_TEXT})[{_WS}/>])[A-Za-z])[^{_WS}/>]*+{_TAG_REST}  # other start tags
     ))*+
     (?:<(?:
         (?P<conditional>!--{_IF})                              # <!--[if mso]>
+      | (?P<endif>!{_ENDIF})                                   # <![endif]-->
       | (?P<link>{_LINK})                                      # <a ...>, <area ...>, <v:roundrect ...>, capturing
         (?:[{_WS}]++[hH][rR][eE][fF][{_WS}]*+=[{_WS}]*+"(?P<href>[^"]*+)")?  # a leading href="..." (the common case)
         (?=[{_WS}/>]){_TAG_REST}
-      | (?P<raw>{_RAW_TEXT})(?=[{_WS}/>]){_TAG_REST}           # <style ...>, <script ...>, ...
       | /(?P<body_end>{_BODY})[^>]*+>?                         # </body>
       | (?P<unterminated>[A-Za-z])                             # a tag running to the end of input
     )|\Z)
@@ -289,15 +305,22 @@ def scan_html(document: str) -> ScannedHtml:
     scanned = ScannedHtml()
     pos: int | None = 0
     while pos is not None:
-        pos = _scan(document, pos, len(document), scanned, in_conditional=False)
+        pos = _scan(document, pos, scanned)
     return scanned
 
 
-def _scan(document: str, pos: int, limit: int, scanned: ScannedHtml, *, in_conditional: bool) -> int | None:
-    """Tokenize from `pos` to `limit`; returns where to go on after a token that needs a new start, or None."""
+def _scan(document: str, pos: int, scanned: ScannedHtml) -> int | None:
+    """Tokenize from `pos`; returns where to start again (after a conditional comment whose HTML ran
+    past its `-->`, which ends it for browsers), or None at the end."""
     anchors = scanned.anchors
-    for match in TOKEN.finditer(document, pos, limit):
+    outlook: tuple[int, int] | None = None  # inside a conditional comment: where its `-->` starts and ends
+    for match in TOKEN.finditer(document, pos):
         kind = match.lastgroup
+        if outlook is not None and match.end() > outlook[0]:
+            if kind == "endif" and match.end() == outlook[1]:
+                outlook = None  # the usual end: `<![endif]-->`
+                continue
+            return outlook[1]  # a tag, comment or raw text ran past the `-->`: cut there, as browsers do
         if kind == "href":  # href="..." first: the tag needs no closer look unless it has data- attributes
             start, end = match.span("href")
             if not DATA_ATTRIBUTE.search(document, end, match.end()):
@@ -308,28 +331,15 @@ def _scan(document: str, pos: int, limit: int, scanned: ScannedHtml, *, in_condi
             if anchor is not None:
                 anchors.append(anchor)
         elif kind == "body_end":
-            if not in_conditional:
+            if outlook is None:
                 scanned.body_end = match.start("body_end") - 2
         elif kind == "conditional":
-            if in_conditional:
-                continue  # a nested opener: the same Outlook-only HTML goes on to the same `-->`
-            close = COMMENT_END.search(document, match.end())
-            inner: int | None = match.end()
-            while inner is not None:
-                inner = _scan(document, inner, close.start() if close else limit, scanned, in_conditional=True)
-            return close.end() if close else None
-        elif kind == "raw":
-            name = match.group("raw").lower()
-            closing = None if name == "plaintext" else _closing_tag(name).search(document, match.end(), limit)
-            return closing.start() if closing else None  # skip the element's text; without a closing tag, all of it
-        else:
-            return None  # the end, or an unterminated tag: the rest is inside it
+            if outlook is None:  # (a nested opener: the same Outlook-only HTML goes on to the same `-->`)
+                close = COMMENT_END.search(document, match.end())
+                outlook = close.span() if close else (len(document), len(document))
+        elif kind != "endif":
+            return outlook[1] if outlook is not None and kind == "unterminated" else None  # the end
     return None
-
-
-@cache
-def _closing_tag(name: str) -> re.Pattern[str]:
-    return re.compile(rf"</{name}(?=[{_WS}/>])", re.I)
 
 
 def _anchor(document: str, start: int, end: int) -> Anchor | None:

@@ -732,3 +732,18 @@ def test_inputs_and_results_pickle_for_a_process_pool():
 
     assert isinstance(copy, Rewritten) and copy == result
     assert copy.tracked == ["https://x.example/b"] and [s.reason for s in copy.skipped] == [EXCLUDED]
+
+
+def test_a_stray_endif_and_raw_text_in_outlook_html_do_not_change_what_browsers_see():
+    document = (
+        '<p>x</p><![endif]--><a href="https://x.example/a">a</a>'
+        '<!--[if mso]><script>var a = "<a href=\\"https://x.example/js\\">";</script><a href="https://x.example/b">b</a><![endif]-->'
+        '<!--[if mso]><title>t<![endif]--><a href="https://x.example/c">c</a>'
+    )
+    tracker = Tracker()
+
+    rewrite_html(document, track_link=tracker, pixel_url=None)
+
+    assert (
+        tracker.destinations == hrefs(document) == ["https://x.example/a", "https://x.example/b", "https://x.example/c"]
+    )
