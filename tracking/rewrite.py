@@ -99,8 +99,8 @@ TOKEN = re.compile(
         !--(?!{_IF})(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))  # comment, other than a conditional one
       | /(?!{_BODY}[{_WS}/>])[^>]*+>?                          # end tag other than </body>
       | (?:!(?!--|{_ENDIF})|\?)[^>]*+>?                        # doctype, bogus comment, <![endif]>
-      | (?:{_RAW_ELEMENT.format(tag_rest=_TAG_REST)})          # <style>...</style>, <script>...</script>, ...
       | (?:{_BORING_FIRST_LETTER}|{_COMMON_FIRST_LETTER}|(?!(?:{_LINK}|{_RAW_TEXT})[{_WS}/>])[A-Za-z])[^{_WS}/>]*+{_TAG_REST}  # other start tags
+      | (?:{_RAW_ELEMENT.format(tag_rest=_TAG_REST)})          # <style>...</style>, <script>...</script>, ...
     ))*+
     (?:<(?:
         (?P<conditional>!--{_IF})                              # <!--[if mso]>
