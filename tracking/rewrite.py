@@ -403,10 +403,11 @@ def rewrite_html(
     edits: list[tuple[int, int, str]] = []
     if track_link is not None:
         judged: dict[str, tuple[str, str | None]] = {}  # raw href -> (destination, why skipped); links repeat
+        skip_reason, tracked = rules.skip_reason, result.tracked  # (local names: this loop runs per link)
         for raw, start, end, no_track, marked_unsubscribe in scanned.anchors:
             if (verdict := judged.get(raw)) is None:
                 url = clean_url(unescape_attribute(raw))
-                verdict = judged[raw] = (url, rules.skip_reason(url))
+                verdict = judged[raw] = (url, skip_reason(url))
             url, reason = verdict
             if no_track:
                 edits.append((*no_track, ""))
@@ -420,7 +421,7 @@ def rewrite_html(
             if _NEEDS_ESCAPING.search(tracking_url):
                 tracking_url = html.escape(tracking_url, quote=True)
             edits.append((start, end, tracking_url))
-            result.tracked.append(url)
+            tracked.append(url)
     if pixel_url is not None:
         at = scanned.body_end if scanned.body_end is not None else len(document)
         edits.append((at, at, pixel_tag(pixel_url)))
