@@ -14,10 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import TYPE_CHECKING, Any
 
 from litestar.datastructures import Cookie
 from litestar.middleware.authentication import AuthenticationResult
+from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware
 
 from auth import service
@@ -27,7 +29,9 @@ from governance.core.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+    from litestar.config.app import AppConfig
     from litestar.connection import ASGIConnection
+    from litestar.handlers import HTTPRouteHandler
 
     from governance.core.settings import Settings
 
@@ -111,8 +115,55 @@ class PrincipalLookup:
         return await service.principal_for_api_key(request_session(self.db, connection), key)
 
 
-def jwt_auth(settings: Settings, db: SQLAlchemyAsyncConfig) -> JWTCookieAuth[Principal, SessionToken]:
-    return JWTCookieAuth[Principal, SessionToken](
+SECURITY_SCHEMES = {
+    "session": SecurityScheme(
+        type="apiKey",
+        name=ACCESS_COOKIE,
+        security_scheme_in="cookie",
+        description="The session JWT that `POST /auth/login` sets (HttpOnly, SameSite=Lax, 30 days).",
+    ),
+    "csrf": SecurityScheme(
+        type="apiKey",
+        name=CSRF_HEADER,
+        security_scheme_in="header",
+        description=f"With the session cookie, every POST/PUT/PATCH/DELETE sends the value of the `{CSRF_COOKIE}` cookie here.",
+    ),
+    "bearer": SecurityScheme(
+        type="http",
+        scheme="bearer",
+        description="An account's API key (`msk_...`), or the session JWT in token-in-body mode. Needs no CSRF token.",
+    ),
+}
+READS: list[SecurityRequirement] = [{"session": []}, {"bearer": []}]
+WRITES: list[SecurityRequirement] = [{"session": [], "csrf": []}, {"bearer": []}]
+ANYONE: list[SecurityRequirement] = [{}]  # OpenAPI's way to say: no credentials needed
+
+
+class SessionAuth(JWTCookieAuth[Principal, SessionToken]):
+    """Litestar's JWT cookie auth, documented as what it accepts: the session cookie with its CSRF header, or Bearer."""
+
+    @property
+    def openapi_components(self) -> Components:
+        return Components(security_schemes=dict(SECURITY_SCHEMES))
+
+    @property
+    def security_requirement(self) -> SecurityRequirement:
+        return WRITES[0]
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config = super().on_app_init(app_config)
+        if app_config.openapi_config is not None:
+            app_config.openapi_config.security = list(
+                WRITES
+            )  # the document's default; reads and public routes say otherwise
+        return app_config
+
+    def is_public(self, handler: HTTPRouteHandler, path: str) -> bool:
+        return bool(handler.opt.get(self.exclude_opt_key)) or any(re.search(p, path) for p in PUBLIC_PATHS)
+
+
+def jwt_auth(settings: Settings, db: SQLAlchemyAsyncConfig) -> SessionAuth:
+    return SessionAuth(
         token_secret=settings.jwt_secret,
         algorithm="HS256",
         token_cls=SessionToken,

@@ -13,12 +13,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware.logging import LoggingMiddlewareConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 
 from auth.plugin import AuthPlugin
 from governance.cli import ServeCommandPlugin
 from governance.core.db import alchemy_config
+from governance.core.openapi import ApiDocsPlugin, openapi_config
 from governance.core.params import DEPENDENCIES
 from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
@@ -73,16 +72,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             problem_details_plugin(),
             ServeCommandPlugin(),
             *(domain(settings, db) for domain in DOMAINS),
+            ApiDocsPlugin(),
         ],
         middleware=[REQUEST_LOGGING.middleware],
         state=State({SETTINGS_STATE_KEY: settings}),
         cors_config=cors(settings),
-        openapi_config=OpenAPIConfig(
-            title="MailSetu Governance",
-            version="0.1.0",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        openapi_config=openapi_config(version="0.1.0"),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             loggers={"litestar": {"level": settings.log_level, "handlers": ["queue_listener"], "propagate": False}},
