@@ -19,9 +19,15 @@ from auth.schemas import Principal
 from governance import audit, exports
 from governance.enforcement import guardjs, service
 from governance.enforcement.allowlist import Allowlist
-from governance.enforcement.schemas import VIOLATION_COLUMNS, BrowserReport, Source, ViolationReport, ViolationView
+from governance.enforcement.schemas import (
+    VIOLATION_COLUMNS,
+    BrowserReport,
+    ReportKind,
+    Source,
+    ViolationReport,
+    ViolationView,
+)
 from governance.settings import Settings
-from policy_docs.schemas import DeclarationKind
 
 MAX_REPORT_BYTES = 4096
 # Per client address, in its own store so its counter is shared with no other route.
@@ -87,7 +93,10 @@ class EnforcementController(Controller):
         allowlist = await current_allowlist(request)
         mode = settings.cookie_guard_mode if allowlist is not None else "off"
         script = guardjs.render(
-            allowlist.declarations if allowlist else (), mode=mode, version=allowlist and allowlist.number
+            allowlist.declarations if allowlist else (),
+            mode=mode,
+            version=allowlist and allowlist.number,
+            require_secure=settings.cookie_secure,
         )
         return _cached(request, script.encode(), "application/javascript; charset=utf-8")
 
@@ -135,7 +144,7 @@ class ViolationsController(Controller):
         request: Request[Principal, Any, Any],
         db_session: AsyncSession,
         source: Source | None = None,
-        kind: DeclarationKind | None = None,
+        kind: ReportKind | None = None,
         name: str | None = None,
         reason: str | None = None,
         since: datetime | None = None,
