@@ -53,7 +53,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import rjsmin
+import rjsmin  # type: ignore[import-untyped]  # no stubs; one function, str -> str
 
 from policy_docs.schemas import Declaration
 
@@ -88,7 +88,9 @@ def config_literal(declarations: Iterable[Declaration], *, mode: str, require_se
     """The allowlist as a JSON literal. Each entry is [name, is_prefix, http_only, secure, same_site,
     domain, path, duration kind, max seconds]; prefixes come longest first, as the server matches them."""
     allow: dict[str, list[list[object]]] = {"cookie": [], "local_storage": [], "session_storage": []}
-    ordered = sorted(declarations, key=lambda d: (d.match != "prefix", -len(d.name)))
+    ordered = sorted(
+        declarations, key=lambda d: -len(d.name) if d.match == "prefix" else 0
+    )  # stable: exact names keep their order
     for d in ordered:
         allow[d.kind].append(
             [d.name, d.match == "prefix", d.http_only, d.secure, d.same_site, d.domain, d.path,
@@ -106,7 +108,8 @@ def _source() -> str:
 
 @functools.cache
 def _minified() -> str:
-    return rjsmin.jsmin(_source())
+    minified: str = rjsmin.jsmin(_source())
+    return minified
 
 
 def sizes(script: str) -> tuple[int, int]:

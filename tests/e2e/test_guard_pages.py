@@ -76,11 +76,15 @@ def test_every_web_storage_write_path_is_checked_against_its_own_kind(site):
 
     assert result["errors"] == []
     paths = list(WRITE_PATHS)
-    assert result["local"] == expected(site, [f"ms_draft_{p}" for p in paths], [f"{x}_{p}" for p in paths for x in ("ms_tab", "evil")])
-    assert result["session"] == expected(site, [f"ms_tab_{p}" for p in paths], [f"{x}_{p}" for p in paths for x in ("ms_draft", "evil")])
+    assert result["local"] == expected(
+        site, [f"ms_draft_{p}" for p in paths], [f"{x}_{p}" for p in paths for x in ("ms_tab", "evil")]
+    )
+    assert result["session"] == expected(
+        site, [f"ms_tab_{p}" for p in paths], [f"{x}_{p}" for p in paths for x in ("ms_draft", "evil")]
+    )
     assert site.reports() == {
-        *((("local_storage", f"{x}_{p}", "undeclared") for p in paths for x in ("ms_tab", "evil"))),
-        *((("session_storage", f"{x}_{p}", "undeclared") for p in paths for x in ("ms_draft", "evil"))),
+        *(("local_storage", f"{x}_{p}", "undeclared") for p in paths for x in ("ms_tab", "evil")),
+        *(("session_storage", f"{x}_{p}", "undeclared") for p in paths for x in ("ms_draft", "evil")),
     }
     assert site.errors == []
 
@@ -179,7 +183,9 @@ def test_document_cookie_is_parsed_as_the_browser_parses_it(site):
     for (text, name, reason), names in zip(COOKIES, stored, strict=True):
         kept = name is not None and (reason is None or site.mode == "report")
         assert names == ([name] if kept else []), text
-    reported = {("cookie", "ms_csrf" if name is None else name or "(nameless)", reason) for _, name, reason in COOKIES if reason}
+    reported = {
+        ("cookie", "ms_csrf" if name is None else name or "(nameless)", reason) for _, name, reason in COOKIES if reason
+    }
     assert site.reports() == reported
     assert site.errors == []
 
@@ -293,10 +299,20 @@ def test_every_same_origin_window_is_guarded(site):
     }""")
 
     frame_writers = ["evil_srcdoc", "evil_sandbox", "evil_written"]
-    local_evil = ["evil_blank", "evil_borrowed_set", "evil_borrowed_getter", "evil_popup", "evil_src_page", "evil_same_task", *frame_writers]
+    local_evil = [
+        "evil_blank",
+        "evil_borrowed_set",
+        "evil_borrowed_getter",
+        "evil_popup",
+        "evil_src_page",
+        "evil_same_task",
+        *frame_writers,
+    ]
     session_evil = ["evil_nested", "evil_src_page_s", *(f"{n}_s" for n in frame_writers)]
     cookie_evil = ["evil_borrowed_cookie", "evil_src_page_c", *(f"{n}_c" for n in frame_writers)]
-    assert result["local"] == expected(site, ["ms_draft_blank", "ms_draft_event", *(f"ms_draft_{n}" for n in frame_writers)], local_evil)
+    assert result["local"] == expected(
+        site, ["ms_draft_blank", "ms_draft_event", *(f"ms_draft_{n}" for n in frame_writers)], local_evil
+    )
     assert result["session"] == expected(site, [], session_evil)
     assert result["cookies"] == expected(site, [], [f"{n}=1" for n in cookie_evil])
     # a popup starts with a copy of this page's sessionStorage, then keeps its own
@@ -364,7 +380,9 @@ def test_replacing_globals_after_load_changes_nothing(site):
     evil = ["evil_polluted", "evil_tamper", "evil_tamper_prop", "ms_journey_visitor_id\u00a0"]
     assert result["local"] == expected(site, ["ms_draft_flip", "ms_draft_ok", "ms_draft_prop"], evil)
     assert result["session"] == expected(site, [], ["evil_tamper_session"])
-    assert ("evil_tamper_cookie=1" in result["cookies"], "evil_polluted_cookie=1" in result["cookies"]) == (site.mode == "report",) * 2
+    assert ("evil_tamper_cookie=1" in result["cookies"], "evil_polluted_cookie=1" in result["cookies"]) == (
+        site.mode == "report",
+    ) * 2
     assert site.reports() == {
         ("local_storage", "evil_tamper", "undeclared"),
         ("local_storage", "evil_tamper_prop", "undeclared"),
@@ -381,11 +399,15 @@ def test_replacing_globals_after_load_changes_nothing(site):
 def test_what_ran_before_the_guard_is_swept_on_load(site):
     site.open("/early")
 
-    state = site.run("() => ({local: Object.keys(localStorage).sort(), session: Object.keys(sessionStorage), cookies: document.cookie})")
+    state = site.run(
+        "() => ({local: Object.keys(localStorage).sort(), session: Object.keys(sessionStorage), cookies: document.cookie})"
+    )
 
     assert state["local"] == expected(site, ["ms_draft_early"], ["evil_early"])
     assert state["session"] == expected(site, [], ["evil_early_s"])
-    assert ("evil_early_c=1" in state["cookies"], "ms_access=planted" in state["cookies"]) == (site.mode == "report",) * 2
+    assert ("evil_early_c=1" in state["cookies"], "ms_access=planted" in state["cookies"]) == (
+        site.mode == "report",
+    ) * 2
     assert site.reports() == {
         ("local_storage", "evil_early", "undeclared"),
         ("session_storage", "evil_early_s", "undeclared"),

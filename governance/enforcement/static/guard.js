@@ -28,7 +28,7 @@
   var weakGet = uncurry(WeakMap.prototype.get), weakSet = uncurry(WeakMap.prototype.set);
   var listen = uncurry(EventTarget.prototype.addEventListener);
   var Observer = MutationObserver, observe = uncurry(MutationObserver.prototype.observe);
-  var later = setTimeout, every = setInterval, resolved = Promise.resolve.bind(Promise);
+  var later = setTimeout, every = setInterval, stop = clearInterval, resolved = Promise.resolve.bind(Promise);
   var beacon = uncurry(Navigator.prototype.sendBeacon), nav = navigator, loc = location;
 
   function getter(proto, name) {
@@ -133,6 +133,13 @@
     return true;
   }
 
+  // The attributes the rules read; browsers ignore the others. A literal with every one of them
+  // its own property (undefined when absent), so no read reaches Object.prototype, and fast.
+  function noAttributes() {
+    return { expires: undefined, "max-age": undefined, domain: undefined, path: undefined, secure: undefined, httponly: undefined, samesite: undefined };
+  }
+  var KNOWN = noAttributes();
+
   // {name, attrs} of `document.cookie = text`, or null when the browser stores nothing at all.
   // Attribute names are lower-cased and the last of each wins, as in the server's parse_set_cookie.
   function parseCookie(text) {
@@ -141,7 +148,7 @@
       if ((c < 32 && c !== 9) || c === 127) return null; // control characters: the whole cookie is ignored
     }
     var end = indexOf(text, ";"), pair = end < 0 ? text : slice(text, 0, end), eq = indexOf(pair, "=");
-    var cookie = nullObject(), attrs = (cookie.attrs = nullObject());
+    var cookie = nullObject(), attrs = (cookie.attrs = noAttributes());
     cookie.name = eq < 0 ? "" : trim(slice(pair, 0, eq)); // only SP and HTAB are trimmed: U+00A0 stays
     var value = trim(eq < 0 ? pair : slice(pair, eq + 1));
     if ((cookie.name === "" && value === "") || cookie.name.length + value.length > 4096) return null;
@@ -151,9 +158,9 @@
       end = indexOf(text, ";", start);
       var av = slice(text, start, end < 0 ? text.length : end), at = indexOf(av, "=");
       var key = lower(trim(at < 0 ? av : slice(av, 0, at))), val = at < 0 ? "" : trim(slice(av, at + 1));
-      if (!key || val.length > 1024) continue; // browsers ignore over-long attribute values
+      if (!hasOwn(KNOWN, key) || val.length > 1024) continue; // browsers ignore over-long attribute values
       // Browsers disagree on which of two lifetimes counts: such a cookie proves no lifetime.
-      if ((key === "max-age" || key === "expires") && key in attrs) cookie.ambiguous = true;
+      if ((key === "max-age" || key === "expires") && attrs[key] !== undefined) cookie.ambiguous = true;
       attrs[key] = val;
     }
     return cookie;
@@ -230,14 +237,14 @@
   function cookieVerdict(cookie, life) {
     var d = declaration("cookie", cookie.name), attrs = cookie.attrs;
     if (!d) return "undeclared";
-    if (d.httpOnly === true || (d.httpOnly === false && "httponly" in attrs)) return "http_only";
-    if ((d.secure === true || REQUIRE_SECURE) && !("secure" in attrs)) return "secure";
+    if (d.httpOnly === true || (d.httpOnly === false && attrs.httponly !== undefined)) return "http_only";
+    if ((d.secure === true || REQUIRE_SECURE) && attrs.secure === undefined) return "secure";
     if (d.sameSite !== null && lower(attrs.samesite || "") !== d.sameSite) return "same_site";
     if (d.domain !== null && stripDots(lower(attrs.domain || "")) !== d.domain) return "domain";
     if (d.path !== null && (attrs.path || "") !== d.path) return "path";
     if (life === null || d.duration === "persistent") return "";
     if (life !== life || d.duration === "session") return "duration";
-    return life > (d.maxAge || 0) + ("max-age" in attrs ? 0 : EXPIRES_SLACK) ? "duration" : "";
+    return life > (d.maxAge || 0) + (attrs["max-age"] !== undefined ? 0 : EXPIRES_SLACK) ? "duration" : "";
   }
 
   function cookieAllowed(cookie, life) {
@@ -256,7 +263,7 @@
   // once, and the native gets that copy, so a getter cannot show the check one value and the browser another.
   function cookieStoreSet(nativeSet) {
     return function set(nameOrOptions, value) {
-      var options = nameOrOptions, copy = nullObject(), attrs = nullObject(), cookie = nullObject();
+      var options = nameOrOptions, copy = nullObject(), attrs = noAttributes(), cookie = nullObject();
       var byOptions = options !== null && (typeof options === "object" || typeof options === "function");
       if (!byOptions && arguments.length < 2) return apply(nativeSet, this, arguments); // the native's TypeError
       if (byOptions) {
@@ -459,7 +466,6 @@
     };
     descriptor.enumerable = descriptor.configurable = true;
     define(proto, "cookie", descriptor);
-    realm.document = win.document;
     var store = win.CookieStore && win.CookieStore.prototype;
     if (store && store.set) replace(store, "set", cookieStoreSet(store.set));
   }
@@ -519,23 +525,26 @@
   }
 
   // A write from a window the guard never reached (or a native borrowed from one) fires `storage`
-  // or a cookieStore `change` here: sweep at once.
+  // or a cookieStore `change` here: sweep at once. Listeners capture, and were added first, so a
+  // page listener cannot stop them. (`win.document` is unforgeable: no page code can redefine it.)
   function detect(win, realm) {
-    listen(win, "storage", function () { sweepStorage(realm.entries.local); sweepStorage(realm.entries.session); });
-    if (win.cookieStore) listen(win.cookieStore, "change", function () { sweepCookies(realm.document); });
+    listen(win, "storage", function () { sweepStorage(realm.entries.local); sweepStorage(realm.entries.session); }, true);
+    if (win.cookieStore) listen(win.cookieStore, "change", function () { sweepCookies(win.document); }, true);
   }
 
   function sweepRegularly(win, realm) {
+    var timer;
     function sweep() {
-      if (realm.entries.local) sweepStorage(realm.entries.local);
-      if (realm.entries.session) sweepStorage(realm.entries.session);
-      if (realm.document) sweepCookies(realm.document);
+      if (win.closed) return stop(timer); // a popup that was closed
+      sweepStorage(realm.entries.local);
+      sweepStorage(realm.entries.session);
+      sweepCookies(win.document);
       protectFrames(win);
     }
     sweep();
-    listen(win.document, "visibilitychange", sweep);
-    listen(win, "pagehide", sweep);
-    every(sweep, SWEEP_MS);
+    listen(win.document, "visibilitychange", sweep, true);
+    listen(win, "pagehide", sweep, true);
+    timer = every(sweep, SWEEP_MS);
   }
 
   protect(window, true);
