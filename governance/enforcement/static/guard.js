@@ -26,6 +26,7 @@
   var indexOf = uncurry(strProto.indexOf), lower = uncurry(strProto.toLowerCase);
   var wellFormed = strProto.toWellFormed ? uncurry(strProto.toWellFormed) : function (s) { return s; };
   var weakGet = uncurry(WeakMap.prototype.get), weakSet = uncurry(WeakMap.prototype.set);
+  var seenHas = uncurry(WeakSet.prototype.has), seenAdd = uncurry(WeakSet.prototype.add);
   var listen = uncurry(EventTarget.prototype.addEventListener);
   var Observer = MutationObserver, observe = uncurry(MutationObserver.prototype.observe);
   var later = setTimeout, every = setInterval, stop = clearInterval, resolved = Promise.resolve.bind(Promise);
@@ -43,6 +44,7 @@
   var cookieDescriptor = describe(docProto, "cookie");
   var getCookies = uncurry(cookieDescriptor.get), setCookie = uncurry(cookieDescriptor.set);
   var defaultView = getter(docProto, "defaultView"), frameCount = getter(window, "length");
+  var isClosed = getter(window, "closed");
 
   // ---- configuration (read once, here) ---------------------------------------------------------
   var ENFORCE = config.mode === "enforce", MODE = ENFORCE ? "enforce" : "report";
@@ -52,7 +54,10 @@
   var script = document.currentScript;
   var ENDPOINT = new URL(config.endpoint, (script && script.src) || loc.href).href;
   var USER_AGENT = slice(nav.userAgent, 0, 512);
-  var MARK = Symbol("storage guard"); // set on every window the guard has protected
+  // The windows protected so far, by their Location: one per window object (it survives the reuse
+  // of a frame's first window by its same-origin document, as the guard's changes do), and
+  // unforgeable, so page code can neither fake nor hide it.
+  var guarded = new WeakSet();
   var stores = new WeakMap(); // a real Storage or its proxy -> {real, proxy, kind}
 
   // Each kind's declarations: exact names first, then the longest prefix (as allowlist.py finds them).
@@ -361,10 +366,9 @@
 
   function protect(win, own) {
     try {
-      if (!win || describe(win, MARK)) return; // cross-origin: describe throws, and that window is not ours to guard
-      var mark = nullObject();
-      mark.value = true;
-      define(win, MARK, mark);
+      if (!win || seenHas(guarded, win.location)) return;
+      seenAdd(guarded, win.location);
+      describe(win, "localStorage"); // throws for a cross-origin window: not ours to guard
     } catch (e) {
       return;
     }
@@ -535,7 +539,7 @@
   function sweepRegularly(win, realm) {
     var timer;
     function sweep() {
-      if (win.closed) return stop(timer); // a popup that was closed
+      if (isClosed(win)) return stop(timer); // a popup that was closed
       sweepStorage(realm.entries.local);
       sweepStorage(realm.entries.session);
       sweepCookies(win.document);
