@@ -37,12 +37,20 @@ What it makes true, for page code running after it (guard.js must be the first s
   (kind, name, reason) with `navigator.sendBeacon` to POST /governance/violations.
 
 What a script in the page cannot stop, and the live-site audit (`python -m governance audit`)
-covers: Workers and service workers (their own globals; a service worker has cookieStore),
-IndexedDB and Cache Storage (not declared kinds here), a script that ran before the guard (only
-swept), a same-origin page that does not load guard.js once it navigates to a new document (its
-writes are swept, not intercepted), and a window written synchronously in the same task that
-created it before any hook ran (`window[i]` right after appendChild of a frame with a src): the
-`storage` event sweeps what it wrote within a task.
+covers: Workers and service workers (their own globals; a service worker has cookieStore, and can
+also drop the guard's beacons), IndexedDB and Cache Storage (not declared kinds here), a script
+that ran before the guard (only swept), a same-origin page that does not load guard.js once it
+navigates to a new document (its writes are swept, not intercepted), and a window written
+synchronously in the same task that created it before any hook ran (`window[i]` right after
+appendChild of a frame with a src): the `storage` event sweeps what it wrote within a task. A page
+that clears every timer id stops the periodic sweep; the event-driven sweeps remain.
+
+Where page code can tell the guard is there: `Object.defineProperty(localStorage, k, {configurable:
+false})` throws a TypeError after the guard's decision (a Proxy cannot report a non-configurable
+property its target lacks); `new StorageEvent(type, {storageArea: localStorage})` refuses the
+Proxy; the wrappers are not `[native code]`. With `Object.prototype.get` or `.set` defined by the
+page, a property write that stores throws, as Chromium's own
+`Object.getOwnPropertyDescriptor(localStorage, k)` does then.
 """
 
 from __future__ import annotations
