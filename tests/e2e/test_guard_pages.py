@@ -440,6 +440,29 @@ def test_a_write_no_event_announces_is_found_by_the_periodic_sweep(page, static_
     assert site.reports() == {("local_storage", "evil_late", "undeclared")}
 
 
+def test_document_open_erases_listeners_but_not_the_guard(site):
+    site.open()
+
+    # document.open() removes every listener of the document and its window, the guard's too;
+    # then a write from a frame no hook reached (window[i] in the same task) is heard only if they
+    # came back. (Back after the page's own listener, so this waits for the end of the event's dispatch.)
+    local = site.run("""async () => {
+        document.open(); document.write('<body>rewritten</body>'); document.close();
+        const heard = new Promise((resolve) => addEventListener('storage', (e) => { if (e.key === 'evil_reopened') resolve(); }));
+        const f = document.createElement('iframe');
+        f.src = '/blank';
+        document.body.appendChild(f);
+        window[0].localStorage.evil_reopened = '1';
+        localStorage.ms_draft_reopened = '1';
+        await heard;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return Object.keys(localStorage).sort();
+    }""")
+
+    assert local == expected(site, ["ms_draft_reopened"], ["evil_reopened"])
+    assert site.reports() == {("local_storage", "evil_reopened", "undeclared")}
+
+
 def test_geolocation_is_reported_and_refused_in_enforce_mode(site):
     site.open()
 

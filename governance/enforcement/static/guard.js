@@ -374,12 +374,29 @@
     }
     var realm = nullObject();
     realm.entries = nullObject();
+    realm.listeners = nullObject();
+    realm.count = 0;
     attempt(guardStorage, win, realm);
     attempt(guardCookies, win, realm);
     attempt(guardGeolocation, win, realm);
     attempt(guardFrames, win, realm);
     attempt(detect, win, realm);
     if (own) attempt(sweepRegularly, win, realm);
+  }
+
+  // The guard's event listeners (all capturing). document.open() erases a document's and its
+  // window's listeners, not MutationObservers: the observer adds them again (a no-op when present).
+  function hear(realm, target, type, handler) {
+    var l = nullObject();
+    l.target = target; l.type = type; l.handler = handler;
+    realm.listeners[realm.count++] = l;
+    listen(target, type, handler, true);
+  }
+  function hearAgain(realm) {
+    for (var i = 0; i < realm.count; i++) {
+      var l = realm.listeners[i];
+      listen(l.target, l.type, l.handler, true);
+    }
   }
 
   function protectFrames(win) {
@@ -496,7 +513,7 @@
   // A same-origin window is protected before page code gets hold of it: through a frame element's
   // contentWindow/contentDocument/getSVGDocument(), window.open, or (for frames the parser adds
   // and `window[i]`) a MutationObserver, which runs before the next script.
-  function guardFrames(win) {
+  function guardFrames(win, realm) {
     var owners = ["HTMLIFrameElement", "HTMLFrameElement", "HTMLObjectElement", "HTMLEmbedElement"];
     for (var i = 0; i < owners.length; i++) {
       var proto = win[owners[i]] && win[owners[i]].prototype;
@@ -513,8 +530,8 @@
     });
     var doc = win.document, options = nullObject();
     options.childList = options.subtree = true;
-    observe(new Observer(function () { protectFrames(win); }), doc, options);
-    listen(doc, "load", function () { protectFrames(win); }, true); // a frame's load reaches its parent document
+    observe(new Observer(function () { protectFrames(win); hearAgain(realm); }), doc, options);
+    hear(realm, doc, "load", function () { protectFrames(win); }); // a frame's load reaches its parent document
   }
   function protectedWindow(win) {
     protect(win, false);
@@ -532,8 +549,8 @@
   // or a cookieStore `change` here: sweep at once. Listeners capture, and were added first, so a
   // page listener cannot stop them. (`win.document` is unforgeable: no page code can redefine it.)
   function detect(win, realm) {
-    listen(win, "storage", function () { sweepStorage(realm.entries.local); sweepStorage(realm.entries.session); }, true);
-    if (win.cookieStore) listen(win.cookieStore, "change", function () { sweepCookies(win.document); }, true);
+    hear(realm, win, "storage", function () { sweepStorage(realm.entries.local); sweepStorage(realm.entries.session); });
+    if (win.cookieStore) hear(realm, win.cookieStore, "change", function () { sweepCookies(win.document); });
   }
 
   function sweepRegularly(win, realm) {
@@ -546,8 +563,8 @@
       protectFrames(win);
     }
     sweep();
-    listen(win.document, "visibilitychange", sweep, true);
-    listen(win, "pagehide", sweep, true);
+    hear(realm, win.document, "visibilitychange", sweep);
+    hear(realm, win, "pagehide", sweep);
     timer = every(sweep, SWEEP_MS);
   }
 
