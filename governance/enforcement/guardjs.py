@@ -1,9 +1,11 @@
 """guard.js: the browser half of the guard, generated from the declarations in force.
 
-The source is `static/guard.js` (readable, commented); `render` minifies it once (rjsmin: it only
-strips whitespace and comments, so the script a browser runs is the one reviewed) and injects the
-declarations in force, the mode and the deployment's Secure requirement as one JSON literal. A
-rendered script is cached per (declarations, mode, version, require_secure).
+The source is `static/guard.js` (readable, commented); `render` minifies it once per process
+(calmjs.parse: a real ES5 parser, so a syntax error fails here and in the tests, not in a visitor's
+browser; it renames local names only, which saves a sixth of the gzipped size over stripping
+whitespace, about 0.3 s the first time) and injects the declarations in force, the mode and the
+deployment's Secure requirement as one JSON literal. A rendered script is cached per
+(declarations, mode, version, require_secure).
 
 What it makes true, for page code running after it (guard.js must be the first script in <head>):
 
@@ -61,7 +63,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import rjsmin  # type: ignore[import-untyped]  # no stubs; one function, str -> str
+from calmjs.parse import es5  # type: ignore[import-untyped]  # no stubs
+from calmjs.parse.unparsers.es5 import minify_print  # type: ignore[import-untyped]
 
 from policy_docs.schemas import Declaration
 
@@ -116,7 +119,7 @@ def _source() -> str:
 
 @functools.cache
 def _minified() -> str:
-    minified: str = rjsmin.jsmin(_source())
+    minified: str = minify_print(es5(_source()), obfuscate=True, obfuscate_globals=False)
     return minified
 
 

@@ -52,7 +52,7 @@ def test_a_hostile_declaration_name_cannot_break_out_of_the_script():
 
 @pytest.mark.parametrize("mode", ["enforce", "report"])
 def test_minified_and_gzipped_it_stays_under_6_kb(mode):
-    declarations = [*SEED, *(cookie(f"c{i}", same_site="lax", path="/") for i in range(10))]
+    declarations = [*SEED, *(cookie(f"cookie_{i}", same_site="lax", path="/") for i in range(30))]
     sizes = guardjs.size_report(declarations)
     script = guardjs.render(declarations, mode=mode, version=1)
 
