@@ -23,8 +23,14 @@ from governance.core.schemas import views
 from governance.core.settings import Settings
 from governance.enforcement import guardjs, service
 from governance.enforcement.allowlist import Allowlist
-from governance.enforcement.schemas import VIOLATION_COLUMNS, BrowserReport, Source, ViolationReport, ViolationView
-from policy_docs.schemas import DeclarationKind
+from governance.enforcement.schemas import (
+    VIOLATION_COLUMNS,
+    BrowserReport,
+    ReportKind,
+    Source,
+    ViolationReport,
+    ViolationView,
+)
 
 MAX_REPORT_BYTES = 4096
 MAX_EXPORT_ROWS = 100_000
@@ -87,7 +93,12 @@ class EnforcementController(Controller):
         allowlist = await current_allowlist(request)
         mode = settings.cookie_guard_mode if allowlist is not None else "off"
         version = allowlist.number if allowlist is not None else None
-        script = guardjs.render(allowlist.declarations if allowlist else (), mode=mode, version=version)
+        script = guardjs.render(
+            allowlist.declarations if allowlist else (),
+            mode=mode,
+            version=version,
+            require_secure=settings.cookie_secure,
+        )
         return CachedDocument.of(script.encode(), "text/javascript; charset=utf-8", PUBLIC_HEADERS).respond(
             request.scope
         )
@@ -146,7 +157,7 @@ class ViolationsController(Controller):
         period: PeriodParam,
         format: ExportFormat = "json",
         source: Annotated[Source | None, QueryParameter(description="Who saw it")] = None,
-        kind: Annotated[DeclarationKind | None, QueryParameter(description="Cookie or storage")] = None,
+        kind: Annotated[ReportKind | None, QueryParameter(description="Cookie, storage, or a browser API")] = None,
         name: Annotated[str | None, QueryParameter(max_length=255, description="The cookie or key name")] = None,
         reason: Annotated[str | None, QueryParameter(max_length=32, description="e.g. undeclared, http_only")] = None,
     ) -> Response[Any]:

@@ -11,15 +11,20 @@ from policy_docs.schemas import DeclarationKind
 
 Source = Literal["server", "browser"]
 Mode = Literal["enforce", "report"]
+# A declared kind, or "api": a browser API the policy promises is not used (guard.js: geolocation).
+ReportKind = Literal[DeclarationKind, "api"]
+BrowserReason = Literal[
+    "undeclared", "http_only", "secure", "same_site", "domain", "path", "duration", "promised_absent"
+]
 
 
 class ViolationReport(msgspec.Struct, frozen=True, kw_only=True):
     """One undeclared or mis-declared write, as the guards see it. Never a cookie or storage value."""
 
     source: Source
-    kind: DeclarationKind
+    kind: ReportKind
     name: str
-    reason: str  # undeclared | http_only | secure | same_site | domain | path | duration
+    reason: str  # undeclared | http_only | secure | same_site | domain | path | duration | promised_absent
     mode: Mode
     page: str  # path (server) or page URL without query (browser)
     detail: str = ""
@@ -31,11 +36,11 @@ class ViolationReport(msgspec.Struct, frozen=True, kw_only=True):
 class BrowserReport(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
     """The body guard.js sends with `navigator.sendBeacon` (as text/plain, so no CORS preflight)."""
 
-    kind: DeclarationKind
+    kind: ReportKind
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
     page: Annotated[str, msgspec.Meta(max_length=2048)]
     mode: Mode
-    reason: Literal["undeclared", "http_only"] = "undeclared"
+    reason: BrowserReason = "undeclared"
     user_agent: Annotated[str, msgspec.Meta(max_length=512)] = ""
 
 
