@@ -34,7 +34,7 @@ async def version_page(request: Request, cache: PolicyCache, snapshot: PolicySna
     current = await cache.current()
     key = ("version", snapshot.number, current.number if current else None)
     if key not in cache.rendered:
-        previous = await cache.version(snapshot.number - 1)
+        previous = await cache.previous(snapshot.number)
         changes = diff(previous.content, snapshot.content, previous.number, snapshot.number) if previous else None
         html = render(request, "policy_docs/page.html.j2", doc=snapshot, current=current, changes=changes)
         cache.rendered[key] = RenderedPage.of(html, _changed_at(snapshot, current))
