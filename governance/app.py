@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from auth.plugin import AuthPlugin
+from governance.audit_log.plugin import AuditLogPlugin
 from governance.cli import ServeCommandPlugin
 from governance.core.db import alchemy_config
 from governance.core.params import DEPENDENCIES
@@ -39,6 +40,7 @@ DOMAINS = (
     JourneyPlugin,
     RetentionPlugin,
     InventoryPlugin,
+    AuditLogPlugin,
 )
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.
