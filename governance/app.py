@@ -25,6 +25,7 @@ from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
 from governance.core.settings import Settings
 from governance.enforcement.plugin import EnforcementPlugin
+from governance.evidence.plugin import EvidencePlugin
 from governance.health import health
 from governance.inventory.plugin import InventoryPlugin
 from governance.retention.plugin import RetentionPlugin
@@ -41,6 +42,7 @@ DOMAINS = (
     RetentionPlugin,
     InventoryPlugin,
     AuditLogPlugin,
+    EvidencePlugin,
 )
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.
