@@ -121,12 +121,16 @@ async def _checkpoint(session: AsyncSession) -> int | None:
 class _Walk:
     """The running state of one walk: what the next entry must be chained to, and what was seen."""
 
-    def __init__(self, expected_prev: str, after: str) -> None:
-        self.expected_prev, self.after = expected_prev, after  # `after` names what it came from
+    def __init__(self, expected_prev: str, start: str) -> None:
+        self.expected_prev, self.start = expected_prev, start  # `start` names what the first entry follows
         self.count = 0
         self.first: Any = None
         self.last: Any = None
         self.broken: ChainBreak | None = None
+
+    @property
+    def after(self) -> str:
+        return f"entry #{self.last.id}" if self.last is not None else self.start
 
     def follows(self, row: Any) -> bool:
         """Is `row` chained to what came before? (Only its link: the entry after a stretch is checked so.)"""
@@ -141,17 +145,19 @@ class _Walk:
 
     def step(self, row: Any) -> bool:
         """Check one entry, its link and its content; False at the first that does not match."""
-        if not self.follows(row):
-            return False
-        if entry_hash(row.prev_hash, row.occurred_at, row.actor, row.action, row.subject, row.details) != row.hash:
+        _, occurred_at, actor, action, subject, details, prev_hash, digest = row
+        if prev_hash != self.expected_prev:
+            return self.follows(row)
+        if entry_hash(prev_hash, occurred_at, actor, action, subject, details) != digest:
             self.broken = _break(
                 row,
                 f"entry #{row.id} ({_when(row)}, {row.action}) was changed after it was written: its content no longer matches its hash",
             )
             return False
-        self.expected_prev, self.after = row.hash, f"entry #{row.id}"
+        self.expected_prev = digest
         self.count += 1
-        self.first = self.first or row
+        if self.first is None:
+            self.first = row
         self.last = row
         return True
 

@@ -1,7 +1,8 @@
 """The append-only audit log: who did what (publish, withdrawal, drafts, settings, exports, purges,
 people), each entry chained to the one before by hash (see `chain`).
 
-`record` is how every domain writes to it, with an action from `AuditAction`. Nothing updates or
+`record` is how every domain writes to it, with an action from `AuditAction`; the entry is written
+when the transaction commits, and not at all if it rolls back. Nothing updates or
 deletes an entry except retention, which removes the oldest entries only as a prefix of the chain
 and keeps the last removed hash as a checkpoint, so the rest still verifies. Reading, verifying and
 exporting are the audit-log domain's (governance/audit_log/).
@@ -16,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.core.audit.actions import AuditAction, action_of
-from governance.core.audit.chain import lock_head
+from governance.core.audit.chain import lock_head, queue
 from governance.core.audit.models import CHAIN_ID, GENESIS, AuditChain, AuditEntry
 from governance.core.clock import utcnow
 
@@ -35,11 +36,15 @@ __all__ = [
 async def record(
     session: AsyncSession, *, actor: str, action: AuditAction | str, subject: str, **details: Any
 ) -> AuditEntry:
-    """Append an entry (chained on flush). `action` is an AuditAction or its value; anything else is a ValueError."""
+    """Append an entry when the transaction commits (see `chain`); nothing is written if it rolls back.
+
+    `action` is an AuditAction or its value; anything else is a ValueError. The session is flushed,
+    so the caller's own changes reach the database (and their errors surface) here, as before.
+    """
     entry = AuditEntry(
         occurred_at=utcnow(), actor=actor, action=action_of(action).value, subject=subject, details=details
     )
-    session.add(entry)
+    queue(session.sync_session, entry)
     await session.flush()
     return entry
 

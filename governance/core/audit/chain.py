@@ -11,10 +11,14 @@ next entry's link; cutting the end off leaves the chain's head pointing at a has
 
 Appends are serialized by locking the chain's one row before reading its head: an UPDATE of that row
 is a row lock on PostgreSQL and takes the database's single write lock on SQLite, held until the
-transaction ends, so two instances appending at once extend the chain one after the other. Any
-`AuditEntry` added to a session is chained when the session flushes (a `before_flush` hook), so no
-code path can write an entry outside the chain. Record audit entries last in a transaction: the
-lock is held until it commits.
+transaction ends, so two instances appending at once extend the chain one after the other.
+
+`record` only queues an entry on its session; the entries are written when the transaction commits,
+after every other change of the transaction has been flushed, so the chain's row is the last lock
+a transaction takes and is held only for its commit (no deadlock whatever order code records in,
+and writers wait for each other's commits, not for their work). A rollback drops them. Any
+`AuditEntry` added to a session directly is chained when the session flushes (a `before_flush`
+hook), so no code path can write an entry outside the chain.
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, Table, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from governance.core.audit.models import CHAIN_ID, GENESIS, AuditChain, AuditEntry
 
 _chain: Table = AuditChain.__table__  # type: ignore[assignment]
+_QUEUE = "audit_entries"  # session.info key: entries waiting for the commit, with the transaction they belong to
 
 
 def canonical_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`2026-05-01T12:00:00.000000Z`: UTC, always with microseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
 
 
 def canonical_details(details: Any) -> dict[str, Any]:
@@ -97,3 +103,42 @@ def _chain_new_entries(session: Session, _context: UOWTransaction, _instances: A
         entry.prev_hash = previous
         entry.hash = previous = hash_of(entry)
     connection.execute(_chain.update().where(_chain.c.id == CHAIN_ID).values(head_hash=previous))
+
+
+def queue(session: Session, entry: AuditEntry) -> None:
+    """Write `entry` when the session's transaction commits (dropped if it rolls back)."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_QUEUE, []).append((entry, transaction))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queued_entries(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: its entries wait for the real commit
+    queued = session.info.pop(_QUEUE, None)
+    if not queued:
+        return
+    session.flush()  # the transaction's other changes first: the chain's row is its last lock
+    session.add_all(entry for entry, _ in queued)  # chained by the commit's own flush, right before COMMIT
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_entries(session: Session, rolled_back: SessionTransaction) -> None:
+    """A savepoint rolled back takes its own entries with it (the whole transaction's go below)."""
+    queued = session.info.get(_QUEUE)
+    if queued:
+        session.info[_QUEUE] = [(e, t) for e, t in queued if not _within(t, rolled_back)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_entries_of_an_ended_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (written already), rolled back or closed: nothing carries over
+        session.info.pop(_QUEUE, None)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

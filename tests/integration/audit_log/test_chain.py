@@ -261,3 +261,77 @@ def test_a_missing_chain_row_is_reported_when_entries_exist(db):
     execute(db, "DELETE FROM audit_chain")
 
     assert "head row is missing" in checked(db).broken.reason
+
+
+def test_an_entry_recorded_in_a_transaction_that_rolls_back_is_never_written(db):
+    class Refused(Exception):
+        pass
+
+    async def refused(session):
+        await audit.record(session, actor="x", action="policy.publish", subject="rolled back")
+        raise Refused
+
+    append(db, 1)
+    with pytest.raises(Refused):
+        db.run(refused)
+    append(db, 1)
+
+    assert [e.subject for e in chain(db)] == ["thing 0", "thing 0"]
+    assert checked(db).holds and checked(db).entries == 2
+
+
+def test_entries_are_written_at_commit_so_recording_first_never_deadlocks(db):
+    """Recording before other writes (in any order between two transactions) is safe: the chain's row is
+    locked only at commit, after the transaction's other locks."""
+    if not db.url.startswith("postgresql"):
+        pytest.skip("SQLite has one write lock: two transactions cannot hold two locks in opposite orders")
+    from policy_docs import service
+
+    db.run(service.ensure_seeded)  # a policy_documents row for both transactions to write
+    asyncio.run(_opposite_orders(db.url))
+
+    assert [e.subject for e in chain(db)][1:] == ["second", "first"] and checked(db).holds
+
+
+async def _opposite_orders(url: str) -> None:
+    from sqlalchemy import text as sql
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engines = [create_engine(url), create_engine(url)]
+    recorded, updated = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with async_sessionmaker(engines[0])() as session, session.begin():
+            await audit.record(session, actor="x", action="policy.publish", subject="first")
+            recorded.set()
+            await updated.wait()
+            await session.execute(sql("UPDATE policy_documents SET title = title"))  # blocked by `second`
+
+    async def second() -> None:
+        await recorded.wait()
+        async with async_sessionmaker(engines[1])() as session, session.begin():
+            await session.execute(sql("UPDATE policy_documents SET title = title"))
+            updated.set()
+            await _until_someone_waits_for_a_lock(session)
+            await audit.record(session, actor="x", action="policy.publish", subject="second")
+
+    try:
+        async with asyncio.timeout(30):
+            await asyncio.gather(first(), second())
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def _until_someone_waits_for_a_lock(session) -> None:
+    from sqlalchemy import text as sql
+
+    waiting = sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(500):
+        await session.execute(sql("SELECT pg_stat_clear_snapshot()"))  # else the view is read once per transaction
+        if await session.scalar(waiting):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the first transaction never waited for the row")
