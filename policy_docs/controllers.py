@@ -116,7 +116,7 @@ class PolicyApiController(Controller):
         summary="What changed between two versions",
         description="Declarations added, removed and changed field by field; for each changed section, "
         "a word-level redline of its heading and body (`redlines[].segments`: `{op: equal|insert|delete, text}`).",
-        responses=problems(404),
+        responses=problems(400, 404),
     )
     async def diff(
         self,
@@ -142,7 +142,7 @@ class VersionAdminController(Controller):
         description="The version leaves the history, the page, the allowlist, the guard and the inventory on every "
         "instance; it keeps its number, which is never reused. Audited with the reason. 409 once the version is in "
         "force (or superseded), or when it is withdrawn already.",
-        responses=problems(404, 409, 422),
+        responses=problems(400, 404, 409, 422),
     )
     async def withdraw(
         self, number: VersionNumber, data: JSONBody[WithdrawRequest], request: AuthRequest, db_session: DbSession
@@ -227,7 +227,7 @@ class DraftController(Controller):
         summary="What the draft changes in the version it was started from",
         description="Declarations added, removed and changed field by field; sections added and removed; for each "
         "changed section a word-level redline of its heading and body (`redlines[].segments`).",
-        responses=problems(404, 409),
+        responses=problems(400, 404, 409),
     )
     async def diff(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftDiff:
         return await service.draft_diff(db_session, draft_id)

@@ -141,3 +141,25 @@ def test_the_route_is_documented(client):
     assert {"200", "400", "422"} <= set(operation["responses"])
     names = {p["name"] for p in operation["parameters"]}
     assert {"actor", "action", "subject", "since", "until", "limit", "offset", "format"} <= names
+
+
+NEW_ROUTES = [
+    ("/api/audit", "get"),
+    ("/api/evidence", "get"),
+    ("/api/policy/versions/{number}/withdraw", "post"),
+    ("/api/policy/drafts/{draft_id}/diff", "get"),
+    ("/api/policy/drafts/{draft_id}", "patch"),
+    ("/api/policy/diff", "get"),
+]
+
+
+def test_every_new_route_has_a_summary_a_description_and_its_error_responses(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+
+    for path, method in NEW_ROUTES:
+        operation = paths[path][method]
+        assert operation.get("summary") and operation.get("description"), (path, method)
+        errors = {code for code in operation["responses"] if code.startswith("4")}
+        assert errors, (path, method)
+        for code in errors:
+            assert "application/problem+json" in operation["responses"][code]["content"], (path, method, code)
