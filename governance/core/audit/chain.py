@@ -9,9 +9,9 @@ with keys sorted at every level and no whitespace (msgspec's deterministic encod
 can recompute it from an export. Editing an entry breaks its own hash; deleting one breaks the
 next entry's link; cutting the end off leaves the chain's head pointing at a hash no entry has.
 
-Appends are serialized by locking the chain's one row before reading its head: an UPDATE of that row
-is a row lock on PostgreSQL and takes the database's single write lock on SQLite, held until the
-transaction ends, so two instances appending at once extend the chain one after the other.
+Appends are serialized by locking the chain's one row before reading its head (SELECT ... FOR UPDATE
+on PostgreSQL; on SQLite an UPDATE of the row, which takes the database's single write lock), held
+until the transaction ends, so two instances appending at once extend the chain one after the other.
 
 `record` only queues an entry on its session; the entries are written when the transaction commits,
 after every other change of the transaction has been flushed, so the chain's row is the last lock
@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Table, event, inspect
+from sqlalchemy import Connection, Executable, Table, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
@@ -80,14 +80,23 @@ def hash_of(entry: AuditEntry) -> str:
 
 def lock_head(connection: Connection) -> str:
     """Lock the chain's row (creating it on an empty database) and return its head hash."""
-    touch = _chain.update().where(_chain.c.id == CHAIN_ID).values(head_hash=_chain.c.head_hash)
-    head = connection.execute(touch.returning(_chain.c.head_hash)).scalar()
+    postgres = connection.dialect.name == "postgresql"
+    lock: Executable
+    if postgres:  # a row lock, no new row version
+        lock = select(_chain.c.head_hash).where(_chain.c.id == CHAIN_ID).with_for_update()
+    else:  # SQLite has no row locks: a write takes the database's write lock
+        lock = (
+            _chain.update()
+            .where(_chain.c.id == CHAIN_ID)
+            .values(head_hash=_chain.c.head_hash)
+            .returning(_chain.c.head_hash)
+        )
+    head = connection.execute(lock).scalar()
     if head is not None:
         return str(head)
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     genesis = {"id": CHAIN_ID, "head_hash": GENESIS, "checkpoint_hash": GENESIS, "purged": 0}
-    connection.execute(dialect.insert(_chain).values(genesis).on_conflict_do_nothing())
-    return str(connection.execute(touch.returning(_chain.c.head_hash)).scalar_one())
+    connection.execute((postgresql if postgres else sqlite).insert(_chain).values(genesis).on_conflict_do_nothing())
+    return str(connection.execute(lock).scalar_one())
 
 
 @event.listens_for(Session, "before_flush")
