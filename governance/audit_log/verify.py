@@ -168,7 +168,9 @@ async def _walk(session: AsyncSession, from_id: int | None, to_id: int | None) -
     walk = _Walk(*await _start(session, chain, from_id))
     cursor = from_id - 1 if from_id is not None else (checkpoint_id or 0)
     head = chain.head_hash if chain else GENESIS
-    while True:
+    if from_id is None and checkpoint_id is not None:
+        walk.broken = await _before_checkpoint(session, checkpoint_id)
+    while walk.broken is None:
         cursor = await _walk_rows(session, walk, cursor, to_id)
         if walk.broken is not None:
             break
@@ -224,6 +226,18 @@ async def _start(session: AsyncSession, chain: AuditChain | None, from_id: int |
     if chain is None or chain.checkpoint_id is None:
         return GENESIS, "the start of the chain"
     return chain.checkpoint_hash, f"the checkpoint (entry #{chain.checkpoint_id}, purged)"
+
+
+async def _before_checkpoint(session: AsyncSession, checkpoint_id: int) -> ChainBreak | None:
+    """Retention removed every entry up to the checkpoint: one still there was put back (or forged)."""
+    row = (await session.execute(_batch(0, [AuditEntry.id <= checkpoint_id], limit=1))).first()
+    if row is None:
+        return None
+    return _break(
+        row,
+        f"entry #{row.id} ({_when(row)}, {row.action}) lies at or before the checkpoint (entry #{checkpoint_id}, "
+        "purged): retention removed every entry up to it, so this one was put back or forged",
+    )
 
 
 def _cut_off(walk: _Walk, head: str, head_missing: bool) -> ChainBreak:

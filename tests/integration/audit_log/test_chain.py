@@ -213,6 +213,21 @@ def test_purges_keep_a_checkpoint_so_the_rest_still_verifies(db):
     assert checked(db).broken.entry_id == remaining[1].id
 
 
+def test_an_entry_put_back_before_the_checkpoint_is_found(db):
+    append(db, 3, at=T0 - timedelta(days=10))
+    append(db, 1, at=T0)
+    first = chain(db)[0]
+    assert db.run(lambda s: audit.purge_before(s, T0 - timedelta(days=1), 10)) == 3
+    assert checked(db).holds
+
+    columns = "id, occurred_at, actor, action, subject, details, prev_hash, hash"
+    execute(db, f"INSERT INTO audit_log ({columns}) VALUES (:id, :at, 'x', 'policy.publish', 's', '{{}}', :p, :h)",
+            id=first.id, at=first.occurred_at, p=first.prev_hash, h=first.hash)  # fmt: skip
+
+    broken = checked(db).broken
+    assert broken.entry_id == first.id and "at or before the checkpoint" in broken.reason
+
+
 def test_a_purge_only_takes_the_oldest_stretch_never_a_younger_entry_before_an_older_one(db):
     append(db, 2, at=T0 - timedelta(days=30))
     append(db, 1, at=T0)  # young
