@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from governance.core.errors import FieldError
-from policy_docs.schemas import Declaration, PolicyContent, Section
+from policy_docs.schemas import Declaration, PolicyContent
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 6265 token
 _SECTION_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # an anchor that reads well in a URL
@@ -164,7 +164,3 @@ def _cookie_problems(d: Declaration, at: str) -> list[FieldError]:
         problem("secure", "a __Secure- cookie must be Secure")
     return found
 
-
-def section_at(content: PolicyContent, section_id: str) -> tuple[int, Section] | None:
-    """Where the section with this id is in the content, if it is there."""
-    return next(((i, s) for i, s in enumerate(content.sections) if s.id == section_id), None)
