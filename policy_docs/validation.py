@@ -163,4 +163,3 @@ def _cookie_problems(d: Declaration, at: str) -> list[FieldError]:
     if d.name.startswith("__Secure-") and d.secure is not True:
         problem("secure", "a __Secure- cookie must be Secure")
     return found
-
