@@ -15,6 +15,7 @@ from litestar.logging import LoggingConfig
 from litestar.middleware.logging import LoggingMiddlewareConfig
 
 from auth.plugin import AuthPlugin
+from governance.audit_log.plugin import AuditLogPlugin
 from governance.cli import ServeCommandPlugin
 from governance.core.db import alchemy_config
 from governance.core.openapi import ApiDocsPlugin, openapi_config
@@ -23,6 +24,7 @@ from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
 from governance.core.settings import Settings
 from governance.enforcement.plugin import EnforcementPlugin
+from governance.evidence.plugin import EvidencePlugin
 from governance.health import health
 from governance.inventory.plugin import InventoryPlugin
 from governance.retention.plugin import RetentionPlugin
@@ -38,6 +40,8 @@ DOMAINS = (
     JourneyPlugin,
     RetentionPlugin,
     InventoryPlugin,
+    AuditLogPlugin,
+    EvidencePlugin,
 )
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.

@@ -10,8 +10,9 @@ Usage, anywhere that has the app's state (a middleware has `scope["app"].state`)
 How it stays right without querying on every call: published versions never change, so each
 is loaded once; what can change is the *timeline* (which numbers take effect when). The
 timeline is held in memory and answered by bisecting on the clock, so a scheduled version
-takes over at its exact instant with no query. It is reloaded after a publish in this
-process (`invalidate`) and at most every `ttl` seconds (for publishes by other instances).
+takes over at its exact instant with no query. It is reloaded after a publish or a withdrawal
+in this process (`invalidate`) and at most every `ttl` seconds (for those of other instances).
+A withdrawn version leaves the timeline, and with it every answer of the cache.
 One `PolicyCache` per app, in `app.state["policy_cache"]`.
 """
 
@@ -48,6 +49,7 @@ class PolicyCache:
         self._starts: list[datetime] = []
         self._numbers: list[int] = []
         self._snapshots: dict[int, PolicySnapshot] = {}
+        self._published: frozenset[int] = frozenset()  # the numbers on the timeline: withdrawn ones drop out
         self._loaded_at: float | None = None
         self._lock: asyncio.Lock | None = None
         self.rendered: dict[Any, Any] = {}  # rendered pages, keyed by whatever they depend on
@@ -72,8 +74,15 @@ class PolicyCache:
         return self._numbers[index] if index >= 0 else None
 
     async def version(self, number: int) -> PolicySnapshot | None:
+        """A published version; None for a number never published or since withdrawn."""
         await self._fresh()
-        return self._snapshots.get(number)
+        return self._snapshots.get(number) if number in self._published else None
+
+    async def previous(self, number: int) -> PolicySnapshot | None:
+        """The published version before `number` (numbers of withdrawn versions are skipped)."""
+        await self._fresh()
+        earlier = [n for n in self._published if n < number]
+        return self._snapshots[max(earlier)] if earlier else None
 
     async def versions(self) -> list[PolicySnapshot]:
         """Every published version, by number."""
@@ -104,6 +113,7 @@ class PolicyCache:
                     self._snapshots[snapshot.number] = snapshot
         self._starts = [start for start, _ in timeline]
         self._numbers = [number for _, number in timeline]
+        self._published = frozenset(self._numbers)
         self._loaded_at = time.monotonic()
 
 

@@ -26,6 +26,7 @@ from policy_docs.models import PolicyVersion
 from policy_docs.rendering import PreparedResponse, html_response
 from policy_docs.schemas import (
     DraftCreate,
+    DraftDiff,
     DraftPatch,
     DraftProblems,
     DraftView,
@@ -33,6 +34,8 @@ from policy_docs.schemas import (
     PolicySnapshot,
     PublishRequest,
     VersionSummary,
+    WithdrawnVersion,
+    WithdrawRequest,
 )
 
 VersionNumber = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="A published version's number")]
@@ -107,7 +110,14 @@ class PolicyApiController(Controller):
     async def version(self, request: Request, number: VersionNumber) -> PolicySnapshot:
         return await _version(request, number)
 
-    @get("/diff", exclude_from_auth=True, summary="What changed between two versions", responses=problems(404))
+    @get(
+        "/diff",
+        exclude_from_auth=True,
+        summary="What changed between two versions",
+        description="Declarations added, removed and changed field by field; for each changed section, "
+        "a word-level redline of its heading and body (`redlines[].segments`: `{op: equal|insert|delete, text}`).",
+        responses=problems(400, 404),
+    )
     async def diff(
         self,
         request: Request,
@@ -116,6 +126,31 @@ class PolicyApiController(Controller):
     ) -> PolicyDiff:
         old, new = await _version(request, from_number), await _version(request, to_number)
         return diff_versions(old.content, new.content, old.number, new.number)
+
+
+class VersionAdminController(Controller):
+    """Privacy staff act on published versions."""
+
+    path = "/api/policy/versions"
+    tags = ["cookie policy: drafts"]
+    guards = [privacy_staff]
+
+    @post(
+        "/{number:int}/withdraw",
+        status_code=200,
+        summary="Withdraw a scheduled version before it takes effect",
+        description="The version leaves the history, the page, the allowlist, the guard and the inventory on every "
+        "instance; it keeps its number, which is never reused. Audited with the reason. 409 once the version is in "
+        "force (or superseded), or when it is withdrawn already.",
+        responses=problems(400, 404, 409, 422),
+    )
+    async def withdraw(
+        self, number: VersionNumber, data: JSONBody[WithdrawRequest], request: AuthRequest, db_session: DbSession
+    ) -> WithdrawnVersion:
+        withdrawn = await service.withdraw(db_session, number, data.reason, request.user.label)
+        await db_session.commit()  # as after a publish: committed before any instance reloads
+        policy_cache.of(request.app.state).invalidate()
+        return withdrawn
 
 
 def draft_view(draft: PolicyVersion) -> DraftView:
@@ -144,7 +179,12 @@ class DraftController(Controller):
     async def list_drafts(self, db_session: DbSession) -> list[DraftView]:
         return [draft_view(d) for d in await service.list_drafts(db_session)]
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Start a draft from a published version", responses=problems(404))
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Start a draft from a published version (audited)",
+        responses=problems(400, 404),
+    )
     async def create(self, data: JSONBody[DraftCreate], request: AuthRequest, db_session: DbSession) -> DraftView:
         return draft_view(await service.create_draft(db_session, data, request.user.label))
 
@@ -159,23 +199,45 @@ class DraftController(Controller):
     @patch(
         "/{draft_id:uuid}",
         summary="Edit prose, declarations or lists (published versions: 409)",
-        description="Merges: fields left out are kept. `sections`/`declarations` replace a whole list; "
-        "`upsert_declarations`/`remove_declarations` change items by (kind, name).",
-        responses=problems(404, 409, 422),
+        description="Merges: fields left out are kept. Sections are edited one at a time by `id` "
+        "(`upsert_sections`, `remove_sections`, `section_order` to move them), declarations by (`kind`, `name`) "
+        "(`upsert_declarations`, `remove_declarations`). `replace_sections` / `replace_declarations` replace a "
+        "whole list and apply first. `title`, `intro`, `not_used`, `contact`, `change_summary`, `material` "
+        "replace their value. An unknown field is a 400 naming it; an edit that cannot apply (removing what is "
+        "not there, an item twice) is a 422 naming the patch field. `expected_revision`: 409 when the draft "
+        "changed since. Audited with what changed.",
+        responses=problems(400, 404, 409, 422),
     )
-    async def edit(self, draft_id: FromPath[UUID], data: JSONBody[DraftPatch], db_session: DbSession) -> DraftView:
-        return draft_view(await service.edit_draft(db_session, draft_id, data))
+    async def edit(
+        self, draft_id: FromPath[UUID], data: JSONBody[DraftPatch], request: AuthRequest, db_session: DbSession
+    ) -> DraftView:
+        return draft_view(await service.edit_draft(db_session, draft_id, data, request.user.label))
 
     @delete(
-        "/{draft_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Discard a draft", responses=problems(404, 409)
+        "/{draft_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Discard a draft (audited)",
+        responses=problems(404, 409),
     )
-    async def discard(self, draft_id: FromPath[UUID], db_session: DbSession) -> None:
-        await service.delete_draft(db_session, draft_id)
+    async def discard(self, draft_id: FromPath[UUID], request: AuthRequest, db_session: DbSession) -> None:
+        await service.delete_draft(db_session, draft_id, request.user.label)
+
+    @get(
+        "/{draft_id:uuid}/diff",
+        summary="What the draft changes in the version it was started from",
+        description="Declarations added, removed and changed field by field; sections added and removed; for each "
+        "changed section a word-level redline of its heading and body (`redlines[].segments`).",
+        responses=problems(400, 404, 409),
+    )
+    async def diff(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftDiff:
+        return await service.draft_diff(db_session, draft_id)
 
     @post(
         "/{draft_id:uuid}/validate",
         status_code=200,
-        summary="Every problem that would block publishing",
+        summary="Every problem that would block publishing, each with its field",
+        description="`problems[].field` names the field as the draft's content addresses it "
+        "(`declarations[3].duration.text`, `sections[0].heading`, `change_summary`).",
         responses=problems(404, 409),
     )
     async def validate(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftProblems:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 DRAFT = "draft"
 PUBLISHED = "published"
+WITHDRAWN = "withdrawn"  # published for a future instant, then taken back before it: never shown again
 
 
 class PolicyDocument(UUIDAuditBase):
@@ -25,7 +26,8 @@ class PolicyDocument(UUIDAuditBase):
 
 
 class PolicyVersion(UUIDAuditBase):
-    """A draft (no number) or a published version (numbered, hashed, never edited again).
+    """A draft (no number), a published version (numbered, hashed, never edited again), or a
+    withdrawn one (published for a future instant and taken back before it; it keeps its number).
 
     `content` is a `PolicyContent` as JSON: prose sections, declarations and data lists.
     The unique (document, number) constraint is what makes concurrent publishes safe.
@@ -48,3 +50,6 @@ class PolicyVersion(UUIDAuditBase):
     created_by: Mapped[str] = mapped_column(String(320))
     published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     published_by: Mapped[str | None] = mapped_column(String(320))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(320))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from litestar import Request
+from litestar.template import TemplateEngineProtocol
 
 from policy_docs import service
 from policy_docs.cache import PolicyCache
 from policy_docs.diff import diff
-from policy_docs.rendering import RenderedPage, render
+from policy_docs.rendering import RenderedPage, render, template_config
 from policy_docs.schemas import PolicySnapshot
 
 
@@ -34,7 +37,7 @@ async def version_page(request: Request, cache: PolicyCache, snapshot: PolicySna
     current = await cache.current()
     key = ("version", snapshot.number, current.number if current else None)
     if key not in cache.rendered:
-        previous = await cache.version(snapshot.number - 1)
+        previous = await cache.previous(snapshot.number)
         changes = diff(previous.content, snapshot.content, previous.number, snapshot.number) if previous else None
         html = render(request, "policy_docs/page.html.j2", doc=snapshot, current=current, changes=changes)
         cache.rendered[key] = RenderedPage.of(html, _changed_at(snapshot, current))
@@ -59,3 +62,14 @@ def preview_html(request: Request, snapshot: PolicySnapshot, based_on: int | Non
     """A draft, rendered as it would be published (never cached: drafts change)."""
     preview = {"based_on": based_on, "revision": revision}
     return render(request, "policy_docs/page.html.j2", doc=snapshot, current=None, preview=preview)
+
+
+@cache
+def _engine() -> TemplateEngineProtocol[Any, Any]:
+    engine: TemplateEngineProtocol[Any, Any] = template_config().engine_instance
+    return engine
+
+
+def page_as_in_force(snapshot: PolicySnapshot) -> str:
+    """The page of a version as it read while in force, outside any request (the evidence bundle)."""
+    return str(_engine().get_template("policy_docs/page.html.j2").render(doc=snapshot, current=snapshot))

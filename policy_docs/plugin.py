@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from governance.core.plugin import DomainPlugin
 from policy_docs import service
 from policy_docs.cache import STATE_KEY, PolicyCache
-from policy_docs.controllers import DraftController, PolicyApiController, PolicyPagesController
+from policy_docs.controllers import DraftController, PolicyApiController, PolicyPagesController, VersionAdminController
 from policy_docs.rendering import template_config
 
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 class PolicyDocsPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state[STATE_KEY] = PolicyCache(self.db.get_session)
-        app_config.route_handlers.extend([PolicyPagesController, PolicyApiController, DraftController])
+        app_config.route_handlers.extend(
+            [PolicyPagesController, PolicyApiController, DraftController, VersionAdminController]
+        )
         if app_config.template_config is None:
             app_config.template_config = template_config()
         app_config.on_startup.append(self.seed_policy)

@@ -17,19 +17,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.core import audit
+from governance.core.audit import AuditAction
 from governance.core.batches import affected
 from governance.core.clock import as_utc
 from governance.core.clock import utcnow as now
 from governance.core.errors import Conflict, FieldError, Invalid, NotFound
-from policy_docs import validation
-from policy_docs.models import DRAFT, PUBLISHED, PolicyDocument, PolicyVersion
+from policy_docs import diff, validation
+from policy_docs.models import DRAFT, PUBLISHED, WITHDRAWN, PolicyDocument, PolicyVersion
+from policy_docs.patch import apply_patch
 from policy_docs.schemas import (
     DraftCreate,
+    DraftDiff,
     DraftPatch,
     PolicyContent,
     PolicySnapshot,
     PublishRequest,
     VersionSummary,
+    WithdrawnVersion,
 )
 from policy_docs.seed import load_seed
 
@@ -37,11 +41,8 @@ COOKIE_POLICY = "cookie-policy"
 SEED_ACTOR = "system:seed"
 
 
-def invalid_draft(problems: list[str]) -> Invalid:
-    return Invalid(
-        f"the draft cannot be published: {len(problems)} problem(s)",
-        errors=[FieldError(None, problem) for problem in problems],
-    )
+def invalid_draft(problems: list[FieldError]) -> Invalid:
+    return Invalid(f"the draft cannot be published: {len(problems)} problem(s)", errors=problems)
 
 
 def content_hash(content: PolicyContent) -> str:
@@ -168,7 +169,7 @@ async def ensure_seeded(session: AsyncSession, document: str = COOKIE_POLICY) ->
     await audit.record(
         session,
         actor=SEED_ACTOR,
-        action="policy.publish",
+        action=AuditAction.POLICY_PUBLISH,
         subject=f"{document} v1",
         number=1,
         content_hash=content_hash(seed.content),
@@ -226,7 +227,20 @@ async def create_draft(
     )
     session.add(draft)
     await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.POLICY_DRAFT_CREATE,
+        subject=_draft_subject(document, draft),
+        based_on=base.number,
+        change_summary=data.change_summary,
+        material=data.material,
+    )
     return draft
+
+
+def _draft_subject(document: str, draft: PolicyVersion) -> str:
+    return f"{document} draft {draft.id}"
 
 
 async def get_draft(session: AsyncSession, draft_id: UUID) -> PolicyVersion:
@@ -235,7 +249,9 @@ async def get_draft(session: AsyncSession, draft_id: UUID) -> PolicyVersion:
     if version is None:
         raise NotFound(f"no draft {draft_id}")
     if version.status != DRAFT:
-        raise Conflict(f"version {version.number} is published and cannot be changed; create a draft to supersede it")
+        raise Conflict(
+            f"version {version.number} is {version.status} and cannot be changed; create a draft to supersede it"
+        )
     return version
 
 
@@ -245,37 +261,24 @@ async def list_drafts(session: AsyncSession, document: str = COOKIE_POLICY) -> l
     return list(await session.scalars(query.order_by(PolicyVersion.created_at)))
 
 
-def apply_patch(content: PolicyContent, patch: DraftPatch) -> PolicyContent:
-    declarations = list(patch.declarations if patch.declarations is not None else content.declarations)
-    for new in patch.upsert_declarations:
-        at = next((i for i, d in enumerate(declarations) if d.key == new.key), None)
-        if at is None:
-            declarations.append(new)
-        else:
-            declarations[at] = new
-    removed = {(ref.kind, ref.name) for ref in patch.remove_declarations}
-    declarations = [d for d in declarations if d.key not in removed]
-    kept = {field: getattr(content, field) for field in ("title", "intro", "sections", "not_used", "contact")}
-    changed = {field: getattr(patch, field) for field in kept if getattr(patch, field) is not None}
-    return PolicyContent(**{**kept, **changed, "declarations": declarations})
-
-
-async def edit_draft(session: AsyncSession, draft_id: UUID, patch: DraftPatch) -> PolicyVersion:
+async def edit_draft(
+    session: AsyncSession, draft_id: UUID, patch: DraftPatch, actor: str, document: str = COOKIE_POLICY
+) -> PolicyVersion:
+    """Apply `patch` (see DraftPatch: items by key, whole lists only when asked); audited with what
+    changed, by name, not the content itself."""
     draft = await get_draft(session, draft_id)
     if patch.expected_revision is not None and patch.expected_revision != draft.revision:
         raise Conflict(f"the draft changed since revision {patch.expected_revision} (now {draft.revision}); reload it")
-    missing = [
-        f"{r.name} ({r.kind})"
-        for r in patch.remove_declarations
-        if not any(d.key == (r.kind, r.name) for d in content_of(draft).declarations + patch.upsert_declarations)
-    ]
-    if missing:
-        raise invalid_draft([f"cannot remove {item}: the draft does not declare it" for item in missing])
-    draft.content = msgspec.to_builtins(apply_patch(content_of(draft), patch))
-    if patch.change_summary is not None:
-        draft.change_summary = patch.change_summary
-    if patch.material is not None:
-        draft.material = patch.material
+    before = content_of(draft)
+    after = apply_patch(before, patch)
+    metadata = {
+        field: (getattr(draft, field), value)
+        for field in ("change_summary", "material")
+        if (value := getattr(patch, field)) is not None and value != getattr(draft, field)
+    }
+    draft.content = msgspec.to_builtins(after)
+    for field, (_, value) in metadata.items():
+        setattr(draft, field, value)
     # A conditional update: of two concurrent edits of the same revision, one wins, the other gets 409.
     result = await session.execute(
         update(PolicyVersion)
@@ -287,19 +290,58 @@ async def edit_draft(session: AsyncSession, draft_id: UUID, patch: DraftPatch) -
         raise Conflict("someone else changed or published this draft at the same moment; reload it")
     draft.revision += 1
     await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.POLICY_DRAFT_EDIT,
+        subject=_draft_subject(document, draft),
+        revision=draft.revision,
+        changes=diff.summary(before, after),
+        **{field: {"old": old, "new": new} for field, (old, new) in metadata.items()},
+    )
     return draft
 
 
-async def delete_draft(session: AsyncSession, draft_id: UUID) -> None:
-    await session.delete(await get_draft(session, draft_id))
+async def delete_draft(session: AsyncSession, draft_id: UUID, actor: str, document: str = COOKIE_POLICY) -> None:
+    draft = await get_draft(session, draft_id)
+    await audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.POLICY_DRAFT_DELETE,
+        subject=_draft_subject(document, draft),
+        based_on=draft.based_on,
+        revision=draft.revision,
+        change_summary=draft.change_summary,
+    )
+    await session.delete(draft)
     await session.flush()
 
 
-def draft_problems(draft: PolicyVersion) -> list[str]:
+def draft_problems(draft: PolicyVersion) -> list[FieldError]:
     problems = validation.problems(content_of(draft))
     if not draft.change_summary.strip():
-        problems.append("the change summary is empty: say what changed, for the version history")
+        problems.append(
+            FieldError("change_summary", "the change summary is empty: say what changed, for the version history")
+        )
     return problems
+
+
+async def draft_diff(session: AsyncSession, draft_id: UUID) -> DraftDiff:
+    """What the draft changes in the version it was started from (which may have been withdrawn since)."""
+    draft = await get_draft(session, draft_id)
+    base = await session.scalar(
+        select(PolicyVersion).where(
+            PolicyVersion.document_id == draft.document_id, PolicyVersion.number == draft.based_on
+        )
+    )
+    if base is None:
+        raise NotFound(f"the draft's base version {draft.based_on} no longer exists")
+    return DraftDiff(
+        draft_id=str(draft.id),
+        revision=draft.revision,
+        based_on=base.number,  # type: ignore[arg-type]
+        **diff.changes(content_of(base), content_of(draft)),
+    )
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -322,15 +364,17 @@ async def publish(
         draft.material = request.material
     await session.execute(update(PolicyDocument).where(PolicyDocument.id == draft.document_id).values(updated_at=now()))
     published_at = now()  # read after taking the lock, so "publish now" times increase with numbers
-    effective = as_utc(request.effective_from) if request.effective_from else published_at
+    effective = _effective_instant(request.effective_from, published_at)
     last_updated = request.last_updated or published_at.date()
-    latest_number, latest_effective = (
-        await session.execute(
-            select(func.max(PolicyVersion.number), func.max(PolicyVersion.effective_from)).where(
-                PolicyVersion.document_id == draft.document_id, PolicyVersion.status == PUBLISHED
-            )
+    # Numbers are never reused, so a withdrawn version keeps its own; only published ones take effect.
+    latest_number = await session.scalar(
+        select(func.max(PolicyVersion.number)).where(PolicyVersion.document_id == draft.document_id)
+    )
+    latest_effective = await session.scalar(
+        select(func.max(PolicyVersion.effective_from)).where(
+            PolicyVersion.document_id == draft.document_id, PolicyVersion.status == PUBLISHED
         )
-    ).one()
+    )
     problems = draft_problems(draft) + _schedule_problems(effective, published_at, latest_effective)
     if problems:
         raise invalid_draft(problems)
@@ -363,7 +407,7 @@ async def publish(
     await audit.record(
         session,
         actor=actor,
-        action="policy.publish",
+        action=AuditAction.POLICY_PUBLISH,
         subject=f"{document} v{number}",
         number=number,
         content_hash=digest,
@@ -374,15 +418,93 @@ async def publish(
     return snapshot_of(draft, document)
 
 
-def _schedule_problems(effective: datetime, published_at: datetime, latest_effective: datetime | None) -> list[str]:
+MAX_SCHEDULE_AHEAD = timedelta(days=10 * 366)
+
+
+def _effective_instant(requested: datetime | None, published_at: datetime) -> datetime:
+    """`effective_from` in UTC (now when omitted); an instant no calendar can hold is a 422, not a crash."""
+    if requested is None:
+        return published_at
+    try:
+        effective = as_utc(requested)
+    except OverflowError:
+        effective = None
+    if effective is None or effective - published_at > MAX_SCHEDULE_AHEAD:
+        problem = "schedule a version at most 10 years ahead"
+        raise Invalid(f"effective_from: {problem}", errors=[FieldError("effective_from", problem)])
+    return effective
+
+
+def _schedule_problems(
+    effective: datetime, published_at: datetime, latest_effective: datetime | None
+) -> list[FieldError]:
     found = []
     if effective < published_at - timedelta(minutes=1):
-        found.append("effective_from is in the past: publish now, or at a future instant (history is not rewritten)")
+        found.append(
+            FieldError(
+                "effective_from", "it is in the past: publish now, or at a future instant (history is not rewritten)"
+            )
+        )
     if latest_effective is not None and effective <= as_utc(latest_effective):
         found.append(
-            f"effective_from must be after {as_utc(latest_effective).isoformat()}, when the latest published version takes effect"
+            FieldError(
+                "effective_from",
+                f"it must be after {as_utc(latest_effective).isoformat()}, when the latest published version takes effect",
+            )
         )
     return found
+
+
+# --- withdrawing --------------------------------------------------------------------------------
+
+
+async def withdraw(
+    session: AsyncSession, number: int, reason: str, actor: str, document: str = COOKIE_POLICY
+) -> WithdrawnVersion:
+    """Take back a scheduled version before its instant. It keeps its number (numbers are never
+    reused) and leaves every public view: history, page, allowlist, guard, inventory.
+
+    Serialized with publishes by the same write on the document row; Conflict once the version is in
+    force (or superseded) or when it is withdrawn already.
+    """
+    doc = await _document(session, document)
+    if not reason.strip():
+        raise Invalid("say why the version is withdrawn", errors=[FieldError("reason", "the reason is empty")])
+    await session.execute(update(PolicyDocument).where(PolicyDocument.id == doc.id).values(updated_at=now()))
+    version = await session.scalar(
+        select(PolicyVersion).where(PolicyVersion.document_id == doc.id, PolicyVersion.number == number)
+    )
+    if version is None:
+        raise NotFound(f"{document} has no version {number}")
+    if version.status == WITHDRAWN:
+        raise Conflict(f"version {number} was withdrawn already, at {as_utc(version.withdrawn_at).isoformat()}")  # type: ignore[arg-type]
+    moment, effective = now(), as_utc(version.effective_from)  # type: ignore[arg-type]
+    if effective <= moment:
+        raise Conflict(
+            f"version {number} took effect at {effective.isoformat()}: a version in force is superseded by publishing a new one, never withdrawn"
+        )
+    version.status, version.withdrawn_at, version.withdrawn_by = WITHDRAWN, moment, actor
+    version.withdrawal_reason = reason.strip()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action=AuditAction.POLICY_WITHDRAW,
+        subject=f"{document} v{number}",
+        number=number,
+        reason=version.withdrawal_reason,
+        effective_from=effective.isoformat(),
+        content_hash=version.content_hash,
+    )
+    return WithdrawnVersion(
+        number=number,
+        status="withdrawn",
+        effective_from=effective,
+        content_hash=version.content_hash or "",
+        withdrawn_at=moment,
+        withdrawn_by=actor,
+        reason=version.withdrawal_reason,
+    )
 
 
 def preview_snapshot(draft: PolicyVersion, document: str = COOKIE_POLICY) -> PolicySnapshot:

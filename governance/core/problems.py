@@ -100,12 +100,14 @@ def from_domain_error(exc: DomainError) -> Problem:
     return Problem(exc.status, exc.detail, errors=exc.errors, headers=exc.headers)
 
 
-UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
+UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]*)`")  # the field msgspec names
 
 
 def _field_error(item: dict[str, Any]) -> FieldError:
-    """Litestar's `{message, key, source}`; for an unknown field, the field is the unknown one (the typo)."""
+    """Litestar's `{message, key, source}`; for an unknown (or missing) field, the field is that one (the typo)."""
     message, key = str(item.get("message", "")), str(item.get("key") or "")
+    if key == "data" and item.get("source") == "body":  # Litestar's name for the body's root, not a field
+        key = ""
     if unknown := UNKNOWN_FIELD.search(message):
         key = f"{key}.{unknown[1]}" if key else unknown[1]
     return FieldError(field=key or None, detail=message)

@@ -19,12 +19,11 @@ def test_diff_lists_declarations_field_by_field_and_sections(client, login_as):
     headers = login_as("privacy_staff")
     draft = draft_with_theme_cookie(client, headers)
     csrf = next(d for d in draft["content"]["declarations"] if d["name"] == "ms_csrf")
-    sections = draft["content"]["sections"]
-    sections[0]["body"] += "\n\nOne more sentence."
+    first = draft["content"]["sections"][0]
     patch = {
         "upsert_declarations": [{**csrf, "duration": {**csrf["duration"], "seconds": 86400, "text": "1 day"}}],
         "remove_declarations": [{"kind": "local_storage", "name": "ms_journey_first_touch"}],
-        "sections": sections,
+        "upsert_sections": [{**first, "body": first["body"] + "\n\nOne more sentence."}],
     }
     assert client.patch(f"/api/policy/drafts/{draft['id']}", json=patch, headers=headers).status_code == 200
     assert publish(client, headers, draft["id"]).status_code == 201
@@ -44,8 +43,52 @@ def test_diff_lists_declarations_field_by_field_and_sections(client, login_as):
         }
     ]
     assert diff["sections"] == [
-        {"id": "what-are-cookies", "heading": "1. What Are Cookies?", "change": "changed", "fields": ["body"]}
+        {
+            "id": "what-are-cookies",
+            "heading": "1. What Are Cookies?",
+            "change": "changed",
+            "fields": ["body"],
+            "redlines": [
+                {
+                    "field": "body",
+                    "segments": [
+                        {"op": "equal", "text": first["body"]},
+                        {"op": "insert", "text": "\n\nOne more sentence."},
+                    ],
+                }
+            ],
+            "changes": [],
+        }
     ]
+
+
+def test_a_draft_diff_shows_what_it_changes_in_its_base_with_a_redline(client, login_as):
+    headers = login_as("privacy_staff")
+    draft = draft_with_theme_cookie(client, headers)
+    section = next(s for s in draft["content"]["sections"] if s["id"] == "changes")
+    edited = {**section, "heading": section["heading"] + " to This Policy", "body": "We email you first."}
+    assert (
+        client.patch(
+            f"/api/policy/drafts/{draft['id']}", json={"upsert_sections": [edited]}, headers=headers
+        ).status_code
+        == 200
+    )
+
+    diff = client.get(f"/api/policy/drafts/{draft['id']}/diff", headers=headers)
+
+    assert diff.status_code == 200, diff.text
+    body = diff.json()
+    assert (body["draft_id"], body["based_on"], body["revision"]) == (draft["id"], 1, 3)
+    assert [d["name"] for d in body["declarations_added"]] == ["ms_theme"]
+    assert body["declarations_removed"] == [] and body["declarations_changed"] == []
+    [change] = body["sections"]
+    heading, text = change["redlines"]
+    assert heading["field"] == "heading" and {"op": "insert", "text": " to This Policy"} in heading["segments"]
+    assert "".join(s["text"] for s in text["segments"] if s["op"] != "delete") == "We email you first."
+    assert "".join(s["text"] for s in text["segments"] if s["op"] != "insert") == section["body"]
+    assert client.get(f"/api/policy/drafts/{draft['id']}/diff").status_code == 200  # cookie session, a GET
+    login_as("auditor")
+    assert client.get(f"/api/policy/drafts/{draft['id']}/diff").status_code == 403
 
 
 def test_diff_of_an_unknown_version_is_a_404(client):
@@ -72,6 +115,8 @@ def test_the_policy_routes_are_in_the_openapi_schema(client):
         "/api/policy/drafts",
         "/api/policy/drafts/{draft_id}",
         "/api/policy/drafts/{draft_id}/publish",
+        "/api/policy/drafts/{draft_id}/diff",
+        "/api/policy/versions/{number}/withdraw",
         "/api/inventory",
     ):
         assert path in paths, path

@@ -119,3 +119,19 @@ def test_a_version_page_says_what_changed_since_the_previous_one(client, login_a
 def test_an_unknown_version_is_a_404(client):
     assert client.get("/cookie-policy/versions/99").status_code == 404
     assert client.get("/api/policy/versions/99").status_code == 404
+
+
+def test_a_version_page_shows_a_changed_section_word_by_word(client, login_as):
+    headers = login_as("privacy_staff")
+    draft = draft_with_theme_cookie(client, headers)
+    changes = next(s for s in draft["content"]["sections"] if s["id"] == "changes")
+    edited = {**changes, "body": changes["body"].replace("update", "revise", 1) + " <b>We email you.</b>"}
+    patch = client.patch(f"/api/policy/drafts/{draft['id']}", json={"upsert_sections": [edited]}, headers=headers)
+    assert patch.status_code == 200 and "update" in changes["body"]
+    assert publish(client, headers, draft["id"]).status_code == 201
+
+    redline = LexborHTMLParser(client.get("/cookie-policy/versions/2").text).css_first("#what-changed .redline")
+
+    assert [i.text() for i in redline.css("ins")] == ["revise", " <b>We email you.</b>"]
+    assert [d.text() for d in redline.css("del")] == ["update"]
+    assert redline.css("b") == []  # the text is escaped, never markup
