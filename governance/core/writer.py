@@ -4,7 +4,9 @@ Written by hand because nothing in Litestar or advanced-alchemy batches writes a
 One class, two policies for a full queue:
 - `when_full="wait"`: back-pressure, nothing is lost (tracking hits);
 - `when_full="drop"`: a caller on a response path never waits, drops and counts (violation reports).
-`put_nowait` never waits whatever the policy (for hooks that must not block). A failed batch is
+`put_nowait` never waits whatever the policy (for hooks that must not block). `put_and_wait` also
+waits until the batch the item joined is written (durability before an answer: each caller waits
+for the one write of its batch, not for a write of its own), within a timeout. A failed batch is
 retried after each of `retry_delays`, then counted as lost and logged. `stop()` drains the queue.
 """
 
@@ -39,6 +41,10 @@ class BatchWriter(Generic[T]):
         self.max_batch = max_batch
         self.retry_delays = retry_delays
         self._pending: deque[T] = deque()
+        # (sequence number of the item, its caller's future), oldest first: items queued and taken so far
+        self._waiters: deque[tuple[int, asyncio.Future[bool]]] = deque()
+        self._queued = 0
+        self._taken = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._new_events()
@@ -46,6 +52,7 @@ class BatchWriter(Generic[T]):
         self.batches = 0
         self.dropped = 0  # refused because the queue was full
         self.lost = 0  # in batches that failed every attempt
+        self.unconfirmed = 0  # put_and_wait callers who stopped waiting before their batch was written
 
     def _new_events(self) -> None:
         # fresh events per start: the app may be started again on another event loop (tests)
@@ -65,6 +72,22 @@ class BatchWriter(Generic[T]):
             await self._room.wait()
         self._append(item)
 
+    async def put_and_wait(self, item: T, *, within: float) -> bool:
+        """Queue an item and wait until the batch it joined is written. True once it is; False when
+        it was dropped, its batch was lost, or `within` seconds passed first (it then stays queued)."""
+        try:
+            async with asyncio.timeout(within):
+                dropped = self.dropped
+                await self.put(item)
+                if self.dropped != dropped:
+                    return False
+                written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                self._waiters.append((self._queued, written))
+                return await written
+        except TimeoutError:
+            self.unconfirmed += 1
+            return False
+
     def put_nowait(self, item: T) -> bool:
         """Queue an item without ever waiting; False (and counted as dropped) when the queue is full."""
         if len(self._pending) >= self.max_pending:
@@ -75,6 +98,7 @@ class BatchWriter(Generic[T]):
 
     def _append(self, item: T) -> None:
         self._pending.append(item)
+        self._queued += 1
         self._idle.clear()
         self._wakeup.set()
 
@@ -116,8 +140,16 @@ class BatchWriter(Generic[T]):
 
     def _take(self) -> list[T]:
         batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
+        self._taken += len(batch)
         self._room.set()
         return batch
+
+    def _settle(self, outcome: bool) -> None:
+        """Tell the callers waiting on every item taken so far (the batch just written, or lost)."""
+        while self._waiters and self._waiters[0][0] <= self._taken:
+            written = self._waiters.popleft()[1]
+            if not written.done():  # a caller who stopped waiting has cancelled it
+                written.set_result(outcome)
 
     async def _run(self) -> None:
         while True:
@@ -134,10 +166,12 @@ class BatchWriter(Generic[T]):
             try:
                 self.written += await self._write_batch(batch)
                 self.batches += 1
+                self._settle(True)
                 return
             except Exception:
                 if delay is None:
                     self.lost += len(batch)
+                    self._settle(False)
                     log.exception("%s: gave up on a batch of %d after %d attempts", self.name, len(batch), attempt + 1)
                     return
                 log.warning("%s: a batch of %d failed; retrying in %.2f s", self.name, len(batch), delay, exc_info=True)
