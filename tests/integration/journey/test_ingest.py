@@ -188,3 +188,49 @@ def test_a_late_batch_of_earlier_pages_becomes_the_landing_page(client, db):
         assert client.post("/journey/events", json=body).status_code == 202
     [session] = stored_sessions(db, client)
     assert (session.landing_path, session.exit_path, session.page_views) == ("/", "/pricing", 2)
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"type": "page_view", "url": "http://["}, "events[0].url"),
+        ({"type": "page_view", "url": "https://[not-an-address]/pricing"}, "events[0].url"),
+        ({"type": "transition", "url": "/", "from_url": "http://[::1"}, "events[0].from_url"),
+        ({"type": "page_view", "url": "/a\u0000b"}, "events[0].url"),
+    ],
+)
+def test_a_url_that_does_not_parse_is_a_4xx_naming_it(client, db, event, named):
+    good = client.post("/journey/events", json=batch())  # the same client, a well-formed batch: stored
+
+    response = client.post("/journey/events", json=batch(event))
+
+    assert response.status_code in (400, 422), response.text
+    assert named in [error["field"] for error in response.json()["errors"]]
+    assert good.status_code == 202 and len(stored_events(db, client)) == 1
+
+
+@pytest.mark.parametrize("length", [101, 150, 200])
+def test_utm_values_longer_than_their_column_are_refused_naming_the_field(client, db, length):
+    response = client.post("/journey/events", json=batch(first_touch={"utm_campaign": "c" * length}))
+
+    assert response.status_code == 400
+    assert "first_touch.utm_campaign" in [error["field"] for error in response.json()["errors"]]
+    assert stored_sessions(db, client) == []
+
+
+def test_the_longest_values_the_edge_accepts_fit_every_column(client, db):
+    """On PostgreSQL a value longer than its column is an error: what the edge lets through must fit."""
+    utm = {f"utm_{key}": "€" * 100 for key in ("source", "medium", "campaign", "term", "content")}
+    url = "https://mailssetu.in/" + "p" * 1400 + "?" + "&".join(f"{key}={'😀' * 100}" for key in utm)
+    body = batch(
+        {"type": "transition", "url": url, "from_url": url},
+        first_touch={"referrer": "https://" + "r" * 250 + ".example/x", **utm},
+    )
+
+    response = client.post("/journey/events", json=body)
+
+    assert response.status_code == 202, response.text
+    [event] = stored_events(db, client)
+    [session] = stored_sessions(db, client)
+    assert len(event.path) == 512 and len(event.query) <= 512 and event.from_path == event.path
+    assert session.ft_campaign == "€" * 100 and len(session.ft_referrer) <= 255
