@@ -144,6 +144,12 @@ class Spool(Generic[T]):
         self._data.set()
         await self._idle.wait()
 
+    async def replay_dead_workers(self) -> None:
+        """Look for dead workers' spools now, not at the next periodic look, and load them."""
+        self._next_adoption = 0.0
+        self._idle.clear()
+        await self.flush()
+
     @property
     def groups(self) -> int:
         """Groups fsynced so far (each one write and one fdatasync)."""
@@ -383,8 +389,7 @@ class Spool(Generic[T]):
             segment.loaded = segment.size
         if segment.sealed and segment.loaded >= segment.size:
             queue.remove(segment)
-            if not damaged:
-                await asyncio.to_thread(self._finish, segment)
+            await asyncio.to_thread(self._finish, segment)  # a damaged one was renamed: only its lock goes
 
     async def _store(self, items: list[T]) -> None:
         """Load until the database takes the items. A refusal that blames the items (poison) is
