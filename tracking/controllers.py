@@ -13,8 +13,10 @@ from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from auth.guards import account_members, account_scope, ensure_account_access, target_account
 from auth.schemas import AuthRequest, Principal
@@ -41,7 +43,6 @@ from tracking.schemas import (
     LinkClicksView,
     RecipientErase,
     RecipientErased,
-    SkippedLinkView,
     SuppressionCreate,
     SuppressionRemoved,
     SuppressionView,
@@ -218,22 +219,20 @@ class EmailController(Controller):
     @post(
         "/",
         summary="Register an outgoing email; returns its bodies with tracking applied",
-        responses=problems(404, 413, 422),
+        description="The answer is EmailRegistered. Large bodies are rewritten, and their answer encoded, "
+        "in a small pool of processes, so that they never hold up the public pixel and link routes.",
+        responses={
+            201: ResponseSpec(data_container=EmailRegistered, description="Registered"),
+            **problems(404, 413, 422, 429),
+        },
     )
     async def register(
         self, data: JSONBody[EmailCreate], request: AuthRequest, db_session: DbSession, tracking_context: Context
-    ) -> EmailRegistered:
+    ) -> Response[bytes]:
         done = await service.register_email(
             db_session, tracking_context, account_id=account_scope(request.user), data=data
         )
-        return EmailRegistered(
-            id=done.email.id,
-            tracking=service.email_tracking(done.email, done.domain),
-            html=done.html,
-            text=done.text,
-            links_tracked=done.links_tracked,
-            links_skipped=[SkippedLinkView(url=s.url, reason=s.reason) for s in done.skipped],
-        )
+        return Response(done.answer, status_code=HTTP_201_CREATED, media_type=MediaType.JSON)
 
     @get(
         "/{email_id:int}/tracking",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
-from uuid import uuid4
 
 from litestar import Response, get, head
 from litestar.handlers import HTTPRouteHandler
@@ -23,7 +22,7 @@ from governance.core.responses import ReadyResponse
 from tracking import classify, service
 from tracking.events import Hit
 from tracking.rewrite import is_http_url
-from tracking.spool import Spool
+from tracking.spool import Spool, new_id
 from tracking.tokens import InvalidToken, TokenSigner
 
 # The smallest transparent GIF: 1x1, 43 bytes.
@@ -66,7 +65,7 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
         """The hit as it is kept: the address and the user agent go no further than their client class."""
         network = classify.network_hint(client_address(scope, networks))
         verdict = classify.classify_agent(kind, _header(scope, b"user-agent")[:512], network)
-        return Hit(uuid4(), kind, token.email_id, token.link_index, utcnow(), verdict.client_class, verdict.reason)
+        return Hit(new_id(), kind, token.email_id, token.link_index, utcnow(), verdict.client_class, verdict.reason)
 
     def verified(token: str, kind: service.Kind) -> Any:
         try:

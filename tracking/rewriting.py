@@ -2,10 +2,11 @@
 
 `rewrite_html`/`rewrite_text` are pure, CPU-bound Python: in a thread they would still hold the GIL
 the event loop needs (bench/bench_tracking_routes.py measures both), so large emails go to a small
-pool of processes. Inputs and outputs are plain strings and lists; the signing keys reach each
-process once, when it starts. Small emails are rewritten in place: below INLINE_CHARS the work takes
-less time than the round trip to a process. This module imports no database code, so a pool
-process starts light.
+pool of processes. So does the other per-byte work of the answer: its JSON (the rewritten bodies,
+megabytes of them) is encoded where the rewriting ran, and the event loop only passes bytes on.
+Inputs and outputs are plain strings, lists and bytes; the signing keys reach each process once,
+when it starts. Small emails are rewritten in place: below INLINE_CHARS the work takes less time
+than the round trip to a process. This module imports no database code: a pool process starts light.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
+import msgspec
+
 from governance.core.errors import Busy
 from tracking.rewrite import LinkRules, SkippedLink, rewrite_html, rewrite_text
+from tracking.schemas import EmailRegistered, EmailTracking, SkippedLinkView
 from tracking.tokens import TokenSigner
+
+_answers = msgspec.json.Encoder()
 
 INLINE_CHARS = 64_000  # about half a millisecond of rewriting (bench/bench_rewrite.py: ~130 MB/s)
 QUEUED_PER_PROCESS = 4  # large emails waiting for a process, at most, before registrations get a 429
@@ -35,7 +41,7 @@ def click_url(signer: TokenSigner, base_url: str, email_id: int, link_index: int
 
 @dataclass(frozen=True)
 class RewriteJob:
-    """One email's bodies and what to apply to them."""
+    """One email's bodies, what to apply to them, and its tracking decision (echoed in the answer)."""
 
     email_id: int
     html: str | None
@@ -43,6 +49,7 @@ class RewriteJob:
     track_opens: bool
     track_clicks: bool
     track_text_links: bool
+    tracking: EmailTracking
     rules: LinkRules = field(default_factory=LinkRules)
 
     @property
@@ -52,15 +59,13 @@ class RewriteJob:
 
 @dataclass(frozen=True)
 class RewriteOutcome:
-    html: str | None
-    text: str | None
     links: list[tuple[str, str]]  # (part, destination); the position is the link index
-    skipped: list[SkippedLink]
+    answer: bytes  # the EmailRegistered JSON: bodies with tracking applied, links skipped and why
 
 
 def rewrite_email(job: RewriteJob, signer: TokenSigner, base_url: str) -> RewriteOutcome:
     """Clicks tracked in the HTML part, then in the text part (link indexes run across both), the
-    pixel before `</body>`; nothing for a kind that is off."""
+    pixel before `</body>`; nothing for a kind that is off. Returns the links and the answer."""
     links: list[tuple[str, str]] = []
 
     def tracker(part: str) -> Callable[[str], str]:
@@ -83,7 +88,15 @@ def rewrite_email(job: RewriteJob, signer: TokenSigner, base_url: str) -> Rewrit
     if job.text is not None and job.track_clicks and job.track_text_links:
         result = rewrite_text(job.text, track_link=tracker("text"), rules=job.rules)
         text, skipped = result.body, skipped + result.skipped
-    return RewriteOutcome(html=html, text=text, links=links, skipped=skipped)
+    answer = EmailRegistered(
+        id=job.email_id,
+        tracking=job.tracking,
+        html=html,
+        text=text,
+        links_tracked=len(links),
+        links_skipped=[SkippedLinkView(url=s.url, reason=s.reason) for s in skipped],
+    )
+    return RewriteOutcome(links=links, answer=_answers.encode(answer))
 
 
 # --- inside a pool process -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from uuid import UUID
 
 import msgspec
@@ -32,12 +32,13 @@ from governance.core.batches import affected
 from governance.core.clock import utcnow as now
 from governance.core.errors import Conflict, FieldError, Invalid, NotFound
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
-from tracking.rewrite import LinkRules, SkippedLink, unsubscribe_targets
+from tracking.rewrite import LinkRules, unsubscribe_targets
 from tracking.rewriting import RewriteJob, Rewriter, click_url, pixel_url
 from tracking.schemas import (
     DomainTracking,
     DomainTrackingPatch,
     EmailCreate,
+    EmailRegistered,
     EmailTracking,
     EmailTrackingPatch,
     EmailView,
@@ -47,12 +48,16 @@ from tracking.schemas import (
 from tracking.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from governance.core.params import Period
     from governance.core.settings import Settings
 
 Kind = Literal["open", "click"]
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 MAX_BODY_CHARS = 5_000_000
+LINKS_PER_INSERT = 250  # a large email's links go in slices of about a millisecond of work each
+TRACKED_LINKS = cast("Table", TrackedLink.__table__)  # Core inserts: plain rows, no ORM bookkeeping
 
 
 # --- configuration built once per app ------------------------------------------------------
@@ -319,10 +324,13 @@ def decide(*, domain_allows: bool, requested: bool | None, suppressed_by: str | 
 class Registration:
     email: EmailRecord
     domain: SendingDomain
-    html: str | None
-    text: str | None
     links_tracked: int
-    skipped: list[SkippedLink]
+    answer: bytes  # EmailRegistered as JSON, encoded where the rewriting ran (off the loop when large)
+
+    @property
+    def registered(self) -> EmailRegistered:
+        """The answer decoded (for callers other than the route, which sends the bytes as they are)."""
+        return msgspec.json.decode(self.answer, type=EmailRegistered)
 
 
 async def register_email(
@@ -379,6 +387,7 @@ async def register_email(
             track_opens=opens.enabled,
             track_clicks=clicks.enabled,
             track_text_links=domain.track_text_links,
+            tracking=email_tracking(email, domain),
             rules=LinkRules(
                 excluded_hosts=tuple(domain.excluded_link_hosts or ()),
                 unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe),
@@ -386,22 +395,10 @@ async def register_email(
         )
     )
     email.link_count = len(done.links)
-    if done.links:
-        await session.execute(
-            insert(TrackedLink),
-            [
-                {"email_id": email.id, "link_index": i, "part": part, "url": url}
-                for i, (part, url) in enumerate(done.links)
-            ],
-        )
-    return Registration(
-        email=email,
-        domain=domain,
-        html=done.html,
-        text=done.text,
-        links_tracked=len(done.links),
-        skipped=done.skipped,
-    )
+    rows = [{"email_id": email.id, "link_index": i, "part": p, "url": url} for i, (p, url) in enumerate(done.links)]
+    for start in range(0, len(rows), LINKS_PER_INSERT):  # the event loop serves other requests in between
+        await session.execute(insert(TRACKED_LINKS), rows[start : start + LINKS_PER_INSERT])
+    return Registration(email=email, domain=domain, links_tracked=len(done.links), answer=done.answer)
 
 
 # --- an email's tracking after registration -------------------------------------------------

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Generic, TypeVar
+from uuid import UUID
 
 import msgspec
 from sqlalchemy.engine import make_url
@@ -57,7 +58,26 @@ ADOPT_EVERY = 30.0  # seconds between looks for segments a dead worker left
 RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)  # while the database is away; the last one repeats
 LOAD_TIMEOUT = 30.0  # one load that takes longer (a network that drops packets) is abandoned and retried
 DRAIN_TIMEOUT = 10.0  # a graceful stop waits this long for the loader; what is left stays on disk
+LOAD_EVERY = 0.1  # seconds between two loads of small batches: fewer, larger transactions under load
 Load = Callable[[list[T]], Awaitable[int]]
+
+
+class TimeOrderedIds:
+    """Ids for spooled items, UUIDv7-shaped (RFC 9562): milliseconds since the epoch, then this
+    process's random tag and a counter. No system call per id (a hot path), unique across processes,
+    and in time order, so the unique index they go into grows at its end instead of all over."""
+
+    def __init__(self) -> None:
+        self._tag = int.from_bytes(os.urandom(6)) & (1 << 42) - 1
+        self._counter = itertools.count()
+
+    def __call__(self) -> UUID:
+        milliseconds = time.time_ns() // 1_000_000
+        low = self._tag << 32 | next(self._counter) & 0xFFFFFFFF  # 74 bits: 12 in rand_a, 62 in rand_b
+        return UUID(int=milliseconds << 80 | 0x7 << 76 | (low >> 62) << 64 | 0b10 << 62 | low & (1 << 62) - 1)
+
+
+new_id = TimeOrderedIds()
 
 
 def spool_directory(root: str | Path, database_url: str, stream: str) -> Path:
@@ -78,10 +98,14 @@ def _plain_datetime(value: object) -> str:
 @dataclass(eq=False)
 class Segment:
     path: Path
-    size: int  # bytes durable so far (this worker's active segment) or on disk (sealed)
-    sealed: bool
+    size: int  # bytes durable so far (this worker's segments) or on disk (a dead worker's)
+    sealed: bool  # no byte will be added: rotated away from and every fsync done, or a dead worker's
     owner: str  # the worker that wrote it
     loaded: int = 0  # bytes loaded into the database
+    fd: int | None = None  # open for appending (this worker's active segment, or one still syncing)
+    written: int = 0  # bytes appended, durable or not yet
+    syncing: int = 0  # fsyncs in flight
+    directory_synced: bool = False  # its name is durable in the directory
 
 
 class Spool(Generic[T]):
@@ -97,10 +121,12 @@ class Spool(Generic[T]):
         *,
         max_group: int = 2000,
         max_load: int = 2000,
+        in_flight: int = 4,
         poison: tuple[type[BaseException], ...] = (),
         segment_bytes: int = SEGMENT_BYTES,
         answer_within: float = ANSWER_WITHIN,
         drain_timeout: float = DRAIN_TIMEOUT,
+        load_every: float = LOAD_EVERY,
     ) -> None:
         self.name = name
         self.directory = directory
@@ -110,22 +136,31 @@ class Spool(Generic[T]):
         self.segment_bytes = segment_bytes
         self.answer_within = answer_within
         self.drain_timeout = drain_timeout
+        self.load_every = load_every
         self._encoder = msgspec.msgpack.Encoder(uuid_format="bytes", enc_hook=_plain_datetime)
         self._decoder = msgspec.msgpack.Decoder(list[item_type])  # type: ignore[valid-type]
+        # Up to `in_flight` groups fsyncing at once: a group that forms while another one syncs need
+        # not wait for that disk flush to end before its own begins.
+        self.in_flight = in_flight
         self._front = BatchWriter[T](
-            f"{name}-fsync", self._append, when_full="wait", max_pending=200_000, max_batch=max_group
+            f"{name}-fsync",
+            self._append,
+            when_full="wait",
+            max_pending=200_000,
+            max_batch=max_group,
+            in_flight=in_flight,
         )
         self._worker = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._segments: deque[Segment] = deque()  # this worker's, oldest first; the last one is written to
         self._adopted: deque[Segment] = deque()  # dead workers', oldest first
         self._owner_locks: dict[str, int] = {}  # dead worker -> its lock file, held while its segments replay
         self._lock_fd: int | None = None
-        self._active_fd: int | None = None
         self._disk: ThreadPoolExecutor | None = None
         self._loader: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_adoption = 0.0
-        self._data, self._idle = asyncio.Event(), asyncio.Event()
+        self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._last_load = 0.0
         self.loads = 0  # successful calls of `load` (transactions)
         self.loaded = 0  # items handed to successful loads
         self.rejected = 0  # items the database refused on their own (poison), set aside in the log
@@ -141,6 +176,7 @@ class Spool(Generic[T]):
     async def flush(self) -> None:
         """Return once everything put so far is in the database (for tests; bound it with asyncio.timeout)."""
         await self._front.flush()
+        self._hurry.set()
         self._data.set()
         await self._idle.wait()
 
@@ -148,6 +184,7 @@ class Spool(Generic[T]):
         """Look for dead workers' spools now, not at the next periodic look, and load them."""
         self._next_adoption = 0.0
         self._idle.clear()
+        self._data.set()
         await self.flush()
 
     @property
@@ -163,8 +200,8 @@ class Spool(Generic[T]):
 
     async def start(self) -> None:
         self._stopping = False
-        self._data, self._idle = asyncio.Event(), asyncio.Event()
-        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-disk")
+        self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._disk = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix=f"{self.name}-fsync")
         await asyncio.to_thread(self._open)
         await self._front.start()
         self._next_adoption = 0.0  # look for dead workers' segments right away
@@ -175,6 +212,7 @@ class Spool(Generic[T]):
         the rest on disk (unlocked) for the next worker to replay."""
         await self._front.stop()
         self._stopping = True
+        self._hurry.set()
         self._data.set()
         if self._loader is not None:
             try:
@@ -200,14 +238,12 @@ class Spool(Generic[T]):
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.rename(temporary, final)  # a visible lock file is always held: nobody adopts a worker being born
         self._lock_fd = fd
-        self._active_fd, segment = self._new_segment(1)
-        self._segments.append(segment)
+        self._segments.append(self._new_segment(1))
 
-    def _new_segment(self, number: int) -> tuple[int, Segment]:
+    def _new_segment(self, number: int) -> Segment:
         path = self.directory / f"{self._worker}.{number:08d}.spool"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        self._fsync_directory()
-        return fd, Segment(path, 0, sealed=False, owner=self._worker)
+        return Segment(path, 0, sealed=False, owner=self._worker, fd=fd)
 
     def _fsync_directory(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY | os.O_CLOEXEC)
@@ -216,24 +252,22 @@ class Spool(Generic[T]):
         finally:
             os.close(fd)
 
-    def _write_durably(self, fd: int, durable_size: int, record: bytes) -> None:
-        try:
-            written = 0
-            while written < len(record):
-                written += os.write(fd, record[written:])
-            os.fdatasync(fd)
-        except OSError:
-            os.ftruncate(fd, durable_size)  # never leave a torn record ahead of the next one
-            raise
+    def _sync(self, fd: int, directory_too: bool) -> None:
+        os.fdatasync(fd)
+        if directory_too:  # the first records of a new segment: its name must survive a power cut too
+            self._fsync_directory()
 
-    def _seal_active(self) -> None:
-        if self._active_fd is not None:
-            os.close(self._active_fd)
-            self._active_fd = None
-            self._segments[-1].sealed = True
+    @staticmethod
+    def _seal(segment: Segment) -> None:
+        """No byte will be added (rotated away from, every fsync done): close it for writing."""
+        if segment.fd is not None:
+            os.close(segment.fd)
+            segment.fd = None
+        segment.sealed = True
 
     def _close(self) -> None:
-        self._seal_active()
+        for segment in self._segments:
+            self._seal(segment)
         for segment in list(self._segments):
             if segment.loaded >= segment.size:
                 segment.path.unlink(missing_ok=True)
@@ -319,21 +353,46 @@ class Spool(Generic[T]):
     # --- the group commit (callers' side) ---------------------------------------------------------
 
     async def _append(self, items: list[T]) -> int:
+        """One group: appended to the active segment from the event loop (a write to the page cache,
+        in order, no lock needed), then fdatasync'ed in a thread while the loop goes on. When it
+        returns, every record written before that fsync began is durable."""
         payload = self._encoder.encode(items)
         record = HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        active, loop, fd = self._segments[-1], asyncio.get_running_loop(), self._active_fd
-        assert fd is not None, "start() opened the active segment"
-        await loop.run_in_executor(self._disk, self._write_durably, fd, active.size, record)
-        active.size += len(record)
-        if active.size >= self.segment_bytes:
-            self._seal_active()
-            self._active_fd, segment = await loop.run_in_executor(
-                self._disk, self._new_segment, int(active.path.name.split(".")[-2]) + 1
-            )
-            self._segments.append(segment)
+        segment = self._segments[-1]
+        if segment.written >= self.segment_bytes:
+            segment = self._rotate()
+        assert segment.fd is not None, "start() opened the active segment"
+        start, fd = segment.written, segment.fd
+        try:
+            written = 0
+            while written < len(record):
+                written += os.write(fd, record[written:])
+        except OSError:
+            os.ftruncate(fd, start)  # never leave a torn record ahead of the next one
+            raise
+        segment.written = end = start + len(record)
+        segment.syncing += 1
+        try:
+            directory_too = not segment.directory_synced
+            await asyncio.get_running_loop().run_in_executor(self._disk, self._sync, fd, directory_too)
+            segment.directory_synced = True
+        finally:
+            segment.syncing -= 1
+            if segment is not self._segments[-1] and not segment.syncing:
+                self._seal(segment)
+        segment.size = max(segment.size, end)
         self._idle.clear()
         self._data.set()
         return len(items)
+
+    def _rotate(self) -> Segment:
+        """A new active segment; the old one is sealed once its fsyncs in flight are done."""
+        old = self._segments[-1]
+        new = self._new_segment(int(old.path.name.split(".")[-2]) + 1)
+        self._segments.append(new)
+        if not old.syncing:
+            self._seal(old)
+        return new
 
     # --- the loader -------------------------------------------------------------------------------
 
@@ -352,15 +411,26 @@ class Spool(Generic[T]):
                 if self._stopping:
                     return
                 self._idle.set()
+                self._hurry.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._data.wait(), max(0.0, self._next_adoption - time.monotonic()))
                 self._data.clear()
                 continue
+            await self._pace()
             try:
                 await self._load_from(segment)
             except OSError:  # the spool's own files: say so, and try again shortly
                 log.exception("%s: could not read %s", self.name, segment.path)
                 await asyncio.sleep(1.0)
+
+    async def _pace(self) -> None:
+        """At most one load every `load_every` seconds unless asked to hurry (a flush, a stop): under
+        load, one transaction takes what many groups brought instead of one transaction each."""
+        wait = self._last_load + self.load_every - time.monotonic()
+        if wait > 0 and not self._hurry.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), wait)
+        self._last_load = time.monotonic()
 
     async def _adopt(self) -> None:
         self._next_adoption = time.monotonic() + ADOPT_EVERY

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import and_, case, delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -25,6 +25,7 @@ from tracking.journey.models import PAGE_TYPES, JourneyEvent, JourneySession
 from tracking.journey.report import CSV_COLUMNS, build_report, report_rows  # noqa: F401  (the service's report API)
 from tracking.journey.schemas import UUID_PATTERN, EventBatch, EventIn, FirstTouchIn
 from tracking.journey.urls import BadUrl, reduce_url, referrer_host
+from tracking.spool import new_id
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -97,7 +98,7 @@ def _event_row(event: EventIn, where: str, received_at: datetime) -> EventRow:
         raise invalid(f"{where}.from_url", str(exc)) from exc
     # The browser says how long ago, not when: its clock may be wrong, ours is not.
     occurred_at = received_at - timedelta(milliseconds=event.age_ms)
-    return EventRow(uuid4(), occurred_at, event.type, path, query, from_path, event.step)
+    return EventRow(new_id(), occurred_at, event.type, path, query, from_path, event.step)
 
 
 def accept_batch(

@@ -227,6 +227,6 @@ async def seed_clicks(session: Any, settings: Settings, *, emails: int, links: i
             domain=DOMAIN, recipient=f"reader{n}@mail.example", message_id=f"<{n}@acme.example>", html=html
         )
         done = await service.register_email(session, context, account_id=None, data=data)
-        tokens = re.findall(r"/t/c/([A-Za-z0-9_-]+)", done.html or "")
+        tokens = re.findall(r"/t/c/([A-Za-z0-9_-]+)", done.registered.html or "")
         requests += [((done.email.id, index), f"/t/c/{token}", None) for index, token in enumerate(tokens)]
     return requests

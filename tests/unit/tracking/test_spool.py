@@ -287,13 +287,13 @@ def test_a_live_workers_spool_is_never_replayed_by_another(tmp_path):
 
 def test_a_stalled_disk_does_not_hold_a_caller_past_the_bound_and_the_item_is_still_written(tmp_path, monkeypatch):
     store = Store()
-    slow_write = Spool._write_durably
+    sync = Spool._sync
 
-    def stalled(self, fd, size, data):
+    def stalled(self, fd, directory_too):
         time.sleep(0.5)
-        slow_write(self, fd, size, data)
+        sync(self, fd, directory_too)
 
-    monkeypatch.setattr(Spool, "_write_durably", stalled)
+    monkeypatch.setattr(Spool, "_sync", stalled)
 
     async def run() -> tuple[bool, float]:
         spool = make(tmp_path, store, answer_within=0.1)
