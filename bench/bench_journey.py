@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -42,6 +43,8 @@ from governance.core.db import alchemy_config, create_engine
 from governance.core.settings import Settings
 from tracking.journey import report
 from tracking.journey.plugin import SPOOL_STATE_KEY
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 START = END - timedelta(days=30)
