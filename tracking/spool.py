@@ -68,6 +68,10 @@ class TimeOrderedIds:
     and in time order, so the unique index they go into grows at its end instead of all over."""
 
     def __init__(self) -> None:
+        self._new_process()
+        os.register_at_fork(after_in_child=self._new_process)  # a forked worker must not repeat its parent's ids
+
+    def _new_process(self) -> None:
         self._tag = int.from_bytes(os.urandom(6)) & (1 << 42) - 1
         self._counter = itertools.count()
 

@@ -165,12 +165,11 @@ def through(url: str, proxy: TcpProxy) -> str:
 
 @dataclass
 class Load:
-    """What a load run saw: the keys of the requests answered, errors, and the slowest answer."""
+    """What a load run saw: the keys of the requests answered, and what went wrong."""
 
     answered: list[Any] = field(default_factory=list)
     refused: int = 0  # no answer at all (the server was killed)
     wrong: list[int] = field(default_factory=list)  # answers other than the expected ones
-    slowest: float = 0.0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     milestone: int = 0  # `reached` is set once this many requests were answered
     reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -193,7 +192,6 @@ async def hammer(
             for key, path, body in pending:
                 if load.stop.is_set():
                     return
-                began = time.monotonic()
                 try:
                     if body is None:
                         response = await client.get(path)
@@ -202,7 +200,6 @@ async def hammer(
                 except httpx.HTTPError:
                     load.refused += 1
                     continue
-                load.slowest = max(load.slowest, time.monotonic() - began)
                 if response.status_code in ok:
                     load.answered.append(key)
                     if load.milestone and len(load.answered) >= load.milestone:
