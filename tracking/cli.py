@@ -46,7 +46,7 @@ def list_domains(app: Litestar) -> None:
     async def rows(session: AsyncSession) -> list[str]:
         return [
             f"{d.name}\taccount={d.account_id}\topens={d.track_opens}\tclicks={d.track_clicks}\ttext_links={d.track_text_links}"
-            for d in await service.list_domains(session, None)
+            for d in (await service.list_domains(session, None))[0]
         ]
 
     for line in run_in_app(app, rows):

@@ -5,21 +5,30 @@ clients hit are in tracking.public_routes.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post, put
+import msgspec
+from advanced_alchemy.filters import LimitOffset
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from auth.guards import account_members, account_scope, ensure_account_access, target_account
 from auth.schemas import AuthRequest, Principal
-from governance.core.params import DbSession, PeriodParam, RowId
+from governance.core.exports import export_response, export_spec
+from governance.core.params import DbSession, ExportFormat, PageParam, PeriodParam, RowId
 from governance.core.problems import problems
 from tracking import events, service
-from tracking.models import SendingDomain
+from tracking.models import RecipientSuppression, SendingDomain
 from tracking.schemas import (
+    DAILY_COLUMNS,
+    LINK_COLUMNS,
+    DailyStats,
     DomainCreate,
     DomainReport,
     DomainTracking,
@@ -29,8 +38,11 @@ from tracking.schemas import (
     EmailRegistered,
     EmailTracking,
     EmailTrackingPatch,
+    EmailView,
     EventView,
-    SkippedLinkView,
+    LinkClicksView,
+    RecipientErase,
+    RecipientErased,
     SuppressionCreate,
     SuppressionRemoved,
     SuppressionView,
@@ -40,6 +52,7 @@ from tracking.service import TrackingContext
 AccountId = Annotated[UUID | None, QueryParameter(description="Admins: the account to act for")]
 DomainName = Annotated[str, PathParameter(max_length=253, description="A sending domain, e.g. news.acme.example")]
 Context = NamedDependency[TrackingContext]
+MAX_EXPORT_ROWS = 100_000  # a CSV download holds every matching row, up to this many
 
 
 async def owned_domain(db_session: DbSession, principal: Principal, name: str) -> SendingDomain:
@@ -51,6 +64,14 @@ async def owned_domain(db_session: DbSession, principal: Principal, name: str) -
 
 def domain_view(domain: SendingDomain) -> DomainView:
     return DomainView(domain=domain.name, account_id=domain.account_id, tracking=service.domain_tracking(domain))
+
+
+def suppression_view(row: RecipientSuppression) -> SuppressionView:
+    return SuppressionView(id=row.id, kind=row.kind, created_at=row.created_at)
+
+
+def page_of(items: list[Any], total: int, page: LimitOffset) -> OffsetPagination[Any]:
+    return OffsetPagination(items=items, limit=page.limit, offset=page.offset, total=total)
 
 
 class DomainController(Controller):
@@ -67,9 +88,12 @@ class DomainController(Controller):
             await service.add_domain(db_session, account_id=account, name=data.domain, actor=request.user.label)
         )
 
-    @get("/", summary="The account's sending domains")
-    async def list_domains(self, request: AuthRequest, db_session: DbSession) -> list[DomainView]:
-        return [domain_view(d) for d in await service.list_domains(db_session, account_scope(request.user))]
+    @get("/", summary="The account's sending domains, by name")
+    async def list_domains(
+        self, request: AuthRequest, db_session: DbSession, page: PageParam
+    ) -> OffsetPagination[DomainView]:
+        found, total = await service.list_domains(db_session, account_scope(request.user), page)
+        return page_of([domain_view(d) for d in found], total, page)
 
     @get("/{domain:str}/tracking", summary="A domain's tracking settings", responses=problems(404))
     async def get_tracking(self, domain: DomainName, request: AuthRequest, db_session: DbSession) -> DomainTracking:
@@ -111,31 +135,104 @@ class DomainController(Controller):
         row = await owned_domain(db_session, request.user, domain)
         return await events.domain_report(db_session, row, since=period.since, until=period.until)
 
+    @get(
+        "/{domain:str}/tracking/daily",
+        summary="A daily series: sent, opens, unique opens, clicks, unique clicks (raw and human) and rates",
+        description="One row per UTC day in [since, until) (default: the last 30 days; at most 400 days), days "
+        "without activity included. `sent` counts the emails registered that day; events count on the day they "
+        "happened. Rates are unique emails opened (clicked) that day per email registered that day, null on a day "
+        "nothing was registered. Human opens include Gmail's image proxy; Apple Mail Privacy Protection and "
+        "scanners are machines. `format=csv` downloads the same rows.",
+        responses={**export_spec(list[DailyStats]), **problems(400, 404)},
+    )
+    async def daily(
+        self,
+        domain: DomainName,
+        request: AuthRequest,
+        db_session: DbSession,
+        period: PeriodParam,
+        format: ExportFormat = "json",
+    ) -> Response[Any]:
+        row = await owned_domain(db_session, request.user, domain)
+        days = await events.daily_series(db_session, row, since=period.since, until=period.until)
+        return export_response(format, DAILY_COLUMNS, [msgspec.structs.asdict(d) for d in days], f"{row.name}-daily")
+
+    @get(
+        "/{domain:str}/tracking/links",
+        summary="Clicks per destination across the domain's emails, most clicked first",
+        description="Raw and human clicks, and unique clicks (emails with at least one click on the link). "
+        "`format=csv` downloads every destination (up to 100,000) instead of one page.",
+        responses={**export_spec(OffsetPagination[LinkClicksView]), **problems(404)},
+    )
+    async def links(
+        self,
+        domain: DomainName,
+        request: AuthRequest,
+        db_session: DbSession,
+        period: PeriodParam,
+        page: PageParam,
+        format: ExportFormat = "json",
+    ) -> Response[Any]:
+        row = await owned_domain(db_session, request.user, domain)
+        window = page if format == "json" else LimitOffset(limit=MAX_EXPORT_ROWS, offset=0)
+        found, total = await events.link_clicks(db_session, row, since=period.since, until=period.until, page=window)
+        if format == "json":
+            return Response(page_of(found, total, page))
+        return export_response(
+            "csv", LINK_COLUMNS, [msgspec.structs.asdict(link) for link in found], f"{row.name}-links"
+        )
+
 
 class EmailController(Controller):
     path = "/api/emails"
     tags = ["tracking"]
     guards = [account_members]
 
+    @get(
+        "/",
+        summary="Find registered emails: by domain, by Message-ID, by registration time",
+        description="Newest first. `message_id` matches with or without its angle brackets; `since`/`until` "
+        "bound the registration time.",
+        responses=problems(400, 404),
+    )
+    async def find(
+        self,
+        request: AuthRequest,
+        db_session: DbSession,
+        period: PeriodParam,
+        page: PageParam,
+        domain: Annotated[str | None, QueryParameter(max_length=253, description="A sending domain")] = None,
+        message_id: Annotated[
+            str | None, QueryParameter(min_length=1, max_length=998, description="The Message-ID header's value")
+        ] = None,
+    ) -> OffsetPagination[EmailView]:
+        found, total = await service.find_emails(
+            db_session,
+            account_id=account_scope(request.user),
+            domain=domain,
+            message_id=message_id,
+            period=period,
+            page=page,
+        )
+        return page_of(found, total, page)
+
     @post(
         "/",
         summary="Register an outgoing email; returns its bodies with tracking applied",
-        responses=problems(404, 413, 422),
+        description="The answer is EmailRegistered. Large bodies are rewritten, and their answer encoded, "
+        "in a small pool of processes, so that they never hold up the public pixel and link routes.",
+        responses={
+            201: ResponseSpec(data_container=EmailRegistered, description="Registered"),
+            **problems(404, 413, 422, 429),
+        },
     )
     async def register(
         self, data: JSONBody[EmailCreate], request: AuthRequest, db_session: DbSession, tracking_context: Context
-    ) -> EmailRegistered:
+    ) -> Response[bytes]:
         done = await service.register_email(
             db_session, tracking_context, account_id=account_scope(request.user), data=data
         )
-        return EmailRegistered(
-            id=done.email.id,
-            tracking=service.email_tracking(done.email, done.domain),
-            html=done.html,
-            text=done.text,
-            links_tracked=done.links_tracked,
-            links_skipped=[SkippedLinkView(url=s.url, reason=s.reason) for s in done.skipped],
-        )
+        return Response(done.answer, status_code=HTTP_201_CREATED, media_type=MediaType.JSON)
 
     @get(
         "/{email_id:int}/tracking",
@@ -161,18 +258,15 @@ class EmailController(Controller):
 
     @get(
         "/{email_id:int}/events",
-        summary="An email's opens and clicks, with the client class of each",
+        summary="An email's opens and clicks, oldest first, with the client class of each",
         responses=problems(404),
     )
     async def events(
-        self,
-        email_id: RowId,
-        request: AuthRequest,
-        db_session: DbSession,
-        limit: Annotated[int, QueryParameter(ge=1, le=5000, description="Events to return, oldest first")] = 500,
-    ) -> list[EventView]:
+        self, email_id: RowId, request: AuthRequest, db_session: DbSession, page: PageParam
+    ) -> OffsetPagination[EventView]:
         await service.get_email(db_session, email_id, account_scope(request.user))
-        return await events.email_events(db_session, email_id, limit=limit)
+        found, total = await events.email_events(db_session, email_id, page)
+        return page_of(found, total, page)
 
 
 class SuppressionController(Controller):
@@ -198,14 +292,14 @@ class SuppressionController(Controller):
             recipient=data.recipient,
             actor=request.user.label,
         )
-        return SuppressionView(id=row.id, kind=row.kind, created_at=row.created_at)
+        return suppression_view(row)
 
-    @get("/", summary="The account's suppressions (hashed: the addresses are not shown)")
+    @get("/", summary="The account's suppressions, oldest first (hashed: the addresses are not shown)")
     async def list_suppressions(
-        self, request: AuthRequest, db_session: DbSession, account_id: AccountId = None
-    ) -> list[SuppressionView]:
-        rows = await service.list_suppressions(db_session, target_account(request.user, account_id))
-        return [SuppressionView(id=r.id, kind=r.kind, created_at=r.created_at) for r in rows]
+        self, request: AuthRequest, db_session: DbSession, page: PageParam, account_id: AccountId = None
+    ) -> OffsetPagination[SuppressionView]:
+        found, total = await service.list_suppressions(db_session, target_account(request.user, account_id), page)
+        return page_of([suppression_view(r) for r in found], total, page)
 
     @delete("/{suppression_id:uuid}", status_code=HTTP_200_OK, summary="Remove a suppression", responses=problems(404))
     async def remove(
@@ -215,3 +309,37 @@ class SuppressionController(Controller):
             db_session, suppression_id=suppression_id, account_id=account_scope(request.user), actor=request.user.label
         )
         return SuppressionRemoved(removed=True)
+
+
+class RecipientController(Controller):
+    """Data-subject requests about one recipient of the account's emails."""
+
+    path = "/api/recipients"
+    tags = ["tracking"]
+    guards = [account_members]
+
+    @post(
+        "/erase",
+        status_code=HTTP_200_OK,
+        summary="Erase one recipient's tracking data from the account's emails (audited)",
+        description="Removes the recipient's hashes, events and tracked links from every email record of the "
+        "account that was sent to this address, and stops recording those emails (hits still on their way "
+        "included). The records stay, anonymous. A suppression of the address, if any, stays. Idempotent: "
+        "a second request finds nothing left.",
+        responses=problems(400, 422),
+    )
+    async def erase(
+        self,
+        data: JSONBody[RecipientErase],
+        request: AuthRequest,
+        db_session: DbSession,
+        tracking_context: Context,
+        account_id: AccountId = None,
+    ) -> RecipientErased:
+        return await service.erase_recipient(
+            db_session,
+            tracking_context,
+            account_id=target_account(request.user, account_id),
+            recipient=data.recipient,
+            actor=request.user.label,
+        )

@@ -1,44 +1,55 @@
-"""Tracking events: recording hits (group commit), reading them (per email, per-domain report),
-and the retention purges of events and of email records' tracking data. No HTTP here.
+"""Tracking events: recording hits (loaded from the spool, many per transaction), reading them (per
+email, per-domain report), and the retention purges of events and of email records' tracking data.
+No HTTP here.
 
 An event is recorded only if, at hit time, the email still records that kind, its domain still
-allows it and the recipient has not been suppressed since registration (see tracking.service).
+allows it, the recipient has not been suppressed since registration and not erased (see
+tracking.service). A hit offered twice (a replay of the spool) is stored once, by its id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import DateTime, and_, column, delete, distinct, func, insert, select, table, update
+from advanced_alchemy.filters import LimitOffset
+from sqlalchemy import DateTime, Uuid, and_, column, delete, distinct, func, or_, select, table, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.core import batches
+from governance.core.errors import BadRequest, FieldError
 from tracking import classify
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
-from tracking.schemas import Counts, DomainReport, EventView, LinkCounts
+from tracking.schemas import Counts, DailyStats, DomainReport, EventView, LinkClicksView, LinkCounts
 from tracking.service import Kind, now
 
-# --- recording hits (called by the recorder, one transaction per batch) ------------------------
+# --- recording hits (called by the spool's loader, one transaction per batch) ------------------
 
 
 class Hit(NamedTuple):
-    """One answered pixel fetch or link click, queued for the recorder (a tuple: cheap on the hot path)."""
+    """One answered pixel fetch or link click, as the spool keeps it until it is in the database (a
+    tuple: cheap on the hot path). The request is already reduced to a client class: the spool holds
+    no address and no user agent."""
 
+    hit_id: UUID
     kind: Kind
     email_id: int
     link_index: int | None
     at: datetime
-    user_agent: str
-    network: str | None  # what classification needs of the client address; the address itself is not kept
+    client_class: str
+    reason: str
 
 
 # The events table as plain columns: a Core executemany without ORM bookkeeping or per-row
 # DateTimeUTC conversion (the times are already aware UTC datetimes). Same storage as the model.
 EVENT_ROWS = table(
     TrackingEvent.__tablename__,
+    column("hit_id", Uuid),
     column("occurred_at", DateTime(timezone=True)),
     column("email_id"),
     column("kind"),
@@ -48,14 +59,23 @@ EVENT_ROWS = table(
 )
 
 
+@cache
+def _insert_events(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (hit_id, occurred_at) DO NOTHING, in the dialect's spelling."""
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_for(EVENT_ROWS).on_conflict_do_nothing(index_elements=["hit_id", "occurred_at"])
+
+
 def _recording_until(row: Any, kind: Kind, suppressed: set[tuple[UUID, str]]) -> datetime | bool:
     """Whether an email records hits of this kind now: True, False, or until when (stopped since)."""
     if kind == "open":
         active, stopped_at, domain_allows = row.opens_active, row.opens_stopped_at, row.domain_track_opens
     else:
         active, stopped_at, domain_allows = row.clicks_active, row.clicks_stopped_at, row.domain_track_clicks
-    if not domain_allows or any(
-        (row.account_id, key) in suppressed for key in (row.recipient_key, row.recipient_domain_key) if key
+    if (
+        not domain_allows
+        or row.recipient_erased_at is not None
+        or any((row.account_id, key) in suppressed for key in (row.recipient_key, row.recipient_domain_key) if key)
     ):
         return False
     return True if active else stopped_at or False
@@ -76,6 +96,7 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
                 EmailRecord.opens_stopped_at,
                 EmailRecord.clicks_active,
                 EmailRecord.clicks_stopped_at,
+                EmailRecord.recipient_erased_at,
                 SendingDomain.track_opens.label("domain_track_opens"),
                 SendingDomain.track_clicks.label("domain_track_clicks"),
             )
@@ -106,13 +127,14 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
         until, registered_at = emails.get((hit.email_id, hit.kind), (False, None))
         if until is not True and (until is False or hit.at >= until):
             continue
-        verdict = classify.classify_agent(hit.kind, hit.user_agent, hit.network)
+        verdict = classify.Verdict(hit.client_class, hit.reason)
         burst_start = bursts.click(hit.email_id, hit.link_index or 0, hit.at) if hit.kind == "click" else None
         verdict = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
         if burst_start is not None:
             bursts_found[hit.email_id] = (burst_start, verdict.reason)
         events.append(
             {
+                "hit_id": hit.hit_id,
                 "occurred_at": hit.at,
                 "email_id": hit.email_id,
                 "kind": hit.kind,
@@ -122,7 +144,7 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
             }
         )
     if events:
-        await session.execute(insert(EVENT_ROWS), events)
+        await session.execute(_insert_events(session.get_bind().dialect.name), events)
     for email_id, (start, reason) in bursts_found.items():  # the burst's earlier clicks were scanners too
         await session.execute(
             update(TrackingEvent)
@@ -139,8 +161,26 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
 
 # --- reading events ------------------------------------------------------------------------------
 
+# Who counts as a person. Gmail's image proxy fetches the pixel when someone opens the message (it
+# does not prefetch), so its opens are human opens, as Postmark and SendGrid count them; Apple Mail
+# Privacy Protection prefetches whether or not anyone reads, and scanners are machines.
+HUMAN_OPENERS = (classify.HUMAN, classify.GMAIL)
+HUMAN_CLICKERS = (classify.HUMAN,)
+MAX_DAYS = 400  # one daily series spans at most this many days
+DEFAULT_DAYS = 30
 
-async def email_events(session: AsyncSession, email_id: int, *, limit: int = 500) -> list[EventView]:
+
+def is_human(kind: Any, client_class: Any) -> Any:
+    """SQL: the event was a person's (see HUMAN_OPENERS)."""
+    return or_(
+        and_(kind == "open", client_class.in_(HUMAN_OPENERS)),
+        and_(kind == "click", client_class.in_(HUMAN_CLICKERS)),
+    )
+
+
+async def email_events(session: AsyncSession, email_id: int, page: LimitOffset) -> tuple[list[EventView], int]:
+    """A page of an email's events, oldest first, and how many it has."""
+    total = await session.scalar(select(func.count()).where(TrackingEvent.email_id == email_id)) or 0
     rows = await session.execute(
         select(TrackingEvent, TrackedLink.url)
         .outerjoin(
@@ -149,9 +189,10 @@ async def email_events(session: AsyncSession, email_id: int, *, limit: int = 500
         )
         .where(TrackingEvent.email_id == email_id)
         .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
-        .limit(limit)
+        .limit(page.limit)
+        .offset(page.offset)
     )
-    return [
+    views = [
         EventView(
             occurred_at=e.occurred_at,
             kind=e.kind,
@@ -162,34 +203,38 @@ async def email_events(session: AsyncSession, email_id: int, *, limit: int = 500
         )
         for e, url in rows
     ]
+    return views, total
+
+
+def _domain_events(domain: SendingDomain, since: datetime | None, until: datetime | None) -> Any:
+    window = [EmailRecord.domain_id == domain.id]
+    if since is not None:
+        window.append(TrackingEvent.occurred_at >= since)
+    if until is not None:
+        window.append(TrackingEvent.occurred_at < until)
+    return select(TrackingEvent).join(EmailRecord, EmailRecord.id == TrackingEvent.email_id).where(*window).subquery()
 
 
 async def domain_report(
     session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None
 ) -> DomainReport:
     """Opens, unique opens, clicks and clicks per link, raw and human-only side by side."""
-    window = [EmailRecord.domain_id == domain.id]
-    if since is not None:
-        window.append(TrackingEvent.occurred_at >= since)
-    if until is not None:
-        window.append(TrackingEvent.occurred_at < until)
-    events = select(TrackingEvent).join(EmailRecord, EmailRecord.id == TrackingEvent.email_id).where(*window).subquery()
-    human = events.c.client_class == classify.HUMAN
+    events = _domain_events(domain, since, until)
+    human = is_human(events.c.kind, events.c.client_class)
     totals = await session.execute(
-        select(events.c.kind, events.c.client_class, func.count(), func.count(distinct(events.c.email_id))).group_by(
-            events.c.kind, events.c.client_class
-        )
+        select(events.c.kind, events.c.client_class, func.count()).group_by(events.c.kind, events.c.client_class)
     )
     by_class: dict[str, dict[str, int]] = {c: {"opens": 0, "clicks": 0} for c in classify.CLIENT_CLASSES}
     counts = {"open": Counts(), "click": Counts()}
-    for kind, client_class, count, _ in totals:
+    humans = {"open": HUMAN_OPENERS, "click": HUMAN_CLICKERS}
+    for kind, client_class, count in totals:
         by_class.setdefault(client_class, {"opens": 0, "clicks": 0})[f"{kind}s"] += count
         counts[kind].raw += count
-        if client_class == classify.HUMAN:
+        if client_class in humans[kind]:
             counts[kind].human += count
     unique = {}
     for kind in ("open", "click"):
-        raw, humans = (
+        raw, people = (
             await session.execute(
                 select(
                     func.count(distinct(events.c.email_id)),
@@ -197,7 +242,7 @@ async def domain_report(
                 ).where(events.c.kind == kind)
             )
         ).one()
-        unique[kind] = Counts(raw=raw, human=humans)
+        unique[kind] = Counts(raw=raw, human=people)
     per_link = await session.execute(
         select(TrackedLink.url, events.c.link_index, func.count(), func.count().filter(human))
         .select_from(events)
@@ -209,11 +254,11 @@ async def domain_report(
         .order_by(func.count().desc())
     )
     links: dict[tuple[str | None, int | None], Counts] = {}
-    for url, index, raw, humans in per_link:
+    for url, index, raw, people in per_link:
         key = (url, None) if url is not None else (None, index)  # one row per destination across emails
         entry = links.setdefault(key, Counts())
         entry.raw += raw
-        entry.human += humans
+        entry.human += people
     return DomainReport(
         domain=domain.name,
         since=since,
@@ -228,6 +273,116 @@ async def domain_report(
             for (url, index), c in sorted(links.items(), key=lambda i: -i[1].raw)
         ],
     )
+
+
+def utc_day(column: Any, dialect: str) -> Any:
+    """SQL: the UTC calendar day of an instant (SQLite stores UTC text; PostgreSQL converts)."""
+    return func.date(func.timezone("UTC", column)) if dialect == "postgresql" else func.date(column)
+
+
+def series_range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """[since, until): until defaults to now, since to 30 days before; at most MAX_DAYS long."""
+    upper = until or now()
+    lower = since or upper - timedelta(days=DEFAULT_DAYS)
+    if upper - lower > timedelta(days=MAX_DAYS):
+        raise BadRequest(
+            f"a daily series spans at most {MAX_DAYS} days",
+            errors=[FieldError("since", f"must be at most {MAX_DAYS} days before until")],
+        )
+    return lower, upper
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+async def daily_series(
+    session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None
+) -> list[DailyStats]:
+    """One row per UTC day in [since, until), days without activity included."""
+    lower, upper = series_range(since, until)
+    dialect = session.get_bind().dialect.name
+    events = _domain_events(domain, lower, upper)
+    day, human = utc_day(events.c.occurred_at, dialect).label("day"), is_human(events.c.kind, events.c.client_class)
+    activity = await session.execute(
+        select(
+            day,
+            events.c.kind,
+            func.count(),
+            func.count().filter(human),
+            func.count(distinct(events.c.email_id)),
+            func.count(distinct(events.c.email_id)).filter(human),
+        ).group_by(day, events.c.kind)
+    )
+    registered = utc_day(EmailRecord.created_at, dialect).label("day")
+    sent = await session.execute(
+        select(registered, func.count())
+        .where(EmailRecord.domain_id == domain.id, EmailRecord.created_at >= lower, EmailRecord.created_at < upper)
+        .group_by(registered)
+    )
+    figures: dict[tuple[str, str], tuple[int, int, int, int]] = {
+        (str(d), kind): (raw, people, unique_raw, unique_people)
+        for d, kind, raw, people, unique_raw, unique_people in activity
+    }
+    sent_on = {str(d): count for d, count in sent}
+    days = []
+    for offset in range((upper.date() - lower.date()).days + (1 if upper.time() != time.min else 0)):
+        date = (lower.date() + timedelta(days=offset)).isoformat()
+        opens, clicks, count = (
+            figures.get((date, "open"), (0,) * 4),
+            figures.get((date, "click"), (0,) * 4),
+            sent_on.get(date, 0),
+        )
+        days.append(
+            DailyStats(
+                date=date,
+                sent=count,
+                opens_raw=opens[0],
+                opens_human=opens[1],
+                unique_opens_raw=opens[2],
+                unique_opens_human=opens[3],
+                clicks_raw=clicks[0],
+                clicks_human=clicks[1],
+                unique_clicks_raw=clicks[2],
+                unique_clicks_human=clicks[3],
+                open_rate_raw=_rate(opens[2], count),
+                open_rate_human=_rate(opens[3], count),
+                click_rate_raw=_rate(clicks[2], count),
+                click_rate_human=_rate(clicks[3], count),
+            )
+        )
+    return days
+
+
+async def link_clicks(
+    session: AsyncSession, domain: SendingDomain, *, since: datetime | None, until: datetime | None, page: LimitOffset
+) -> tuple[list[LinkClicksView], int]:
+    """Clicks per destination across the domain's emails, most clicked first, and how many destinations."""
+    events = _domain_events(domain, since, until)
+    human = is_human(events.c.kind, events.c.client_class)
+    clicks = (
+        select(
+            TrackedLink.url,
+            func.count().label("raw"),
+            func.count().filter(human).label("human"),
+            func.count(distinct(events.c.email_id)).label("unique_raw"),
+            func.count(distinct(events.c.email_id)).filter(human).label("unique_human"),
+        )
+        .select_from(events)
+        .outerjoin(
+            TrackedLink, and_(TrackedLink.email_id == events.c.email_id, TrackedLink.link_index == events.c.link_index)
+        )
+        .where(events.c.kind == "click")
+        .group_by(TrackedLink.url)
+    )
+    total = await session.scalar(select(func.count()).select_from(clicks.subquery())) or 0
+    rows = await session.execute(
+        clicks.order_by(func.count().desc(), TrackedLink.url).limit(page.limit).offset(page.offset)
+    )
+    return [
+        LinkClicksView(url, raw, people, unique_raw, unique_people)
+        for url, raw, people, unique_raw, unique_people in rows
+    ], total
 
 
 # --- retention (called by governance/retention) ------------------------------------------------

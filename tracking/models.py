@@ -8,7 +8,7 @@ from uuid import UUID
 
 from advanced_alchemy.base import BigIntAuditBase, BigIntBase, UUIDAuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -68,8 +68,14 @@ class EmailRecord(BigIntAuditBase):
     clicks_stopped_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     link_count: Mapped[int] = mapped_column(Integer, default=0)
     tracking_data_purged_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # set by a data-subject erasure: no hit is recorded for this email any more, however late it arrives
+    recipient_erased_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
-    __table_args__ = (Index("ix_email_records_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_email_records_created_at", "created_at"),
+        # found by Message-ID (equality only): a hash index on PostgreSQL has no key-size limit
+        Index("ix_email_records_message_id", "message_id", postgresql_using="hash"),
+    )
 
 
 class TrackedLink(BigIntBase):
@@ -90,9 +96,14 @@ class TrackingEvent(BigIntBase):
     no user agent: only the client class and why)."""
 
     __tablename__ = "tracking_events"
-    __table_args__ = (Index("ix_tracking_events_email_id_occurred_at", "email_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_tracking_events_email_id_occurred_at", "email_id", "occurred_at"),
+        # a hit replayed from the spool is stored once (a unique index on PostgreSQL partitions must hold the key)
+        Index("uq_tracking_events_hit_id", "hit_id", "occurred_at", unique=True),
+    )
 
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    hit_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)  # given when answered; None before 0011
     email_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(8))  # open | click
     link_index: Mapped[int | None] = mapped_column(Integer)

@@ -1,4 +1,4 @@
-"""Wires tracking into the app: routes, the token/recipient-hash context, the hit writer's lifespan."""
+"""Wires tracking into the app: routes, the token/recipient-hash context, the hit spool's lifespan."""
 
 from __future__ import annotations
 
@@ -6,47 +6,51 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from litestar.di import Provide
+from sqlalchemy.exc import DataError, IntegrityError
 
 from governance.core.plugin import DomainPlugin
-from governance.core.writer import BatchWriter
 from tracking import classify, events
 from tracking.cli import domains_group
-from tracking.controllers import DomainController, EmailController, SuppressionController
+from tracking.controllers import DomainController, EmailController, RecipientController, SuppressionController
 from tracking.events import Hit
 from tracking.public_routes import public_routes
 from tracking.service import TrackingContext
+from tracking.spool import Spool, spool_directory
 
 if TYPE_CHECKING:
     from click import Group
     from litestar.config.app import AppConfig
 
-WRITER_STATE_KEY = "tracking_writer"
+SPOOL_STATE_KEY = "tracking_spool"
+# The database refusing these blames the hits in hand, not itself: they are set aside, not retried.
+REFUSALS = (DataError, IntegrityError)
 
 
 class TrackingPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         context = TrackingContext.from_settings(self.settings)
-        # Back-pressure, never loss: when the writer falls far behind, the routes wait for room.
-        writer = BatchWriter[Hit](
-            "tracking-writer",
+        hits = Spool[Hit](
+            "tracking-hits",
+            spool_directory(self.settings.spool_dir, self.settings.database_url, "tracking-hits"),
+            Hit,
             self.hit_recorder(),
-            when_full="wait",
-            max_pending=200_000,
-            max_batch=2000,
-            retry_delays=(0.05, 0.2, 1.0, 5.0),
+            max_group=2000,
+            max_load=2000,
+            poison=REFUSALS,
         )
         app_config.route_handlers.extend(
             [
                 DomainController,
                 EmailController,
                 SuppressionController,
-                *public_routes(context.signer, writer, self.settings.trusted_proxies),
+                RecipientController,
+                *public_routes(context.signer, hits, self.settings.trusted_proxies),
             ]
         )
         app_config.dependencies["tracking_context"] = Provide(lambda: context, use_cache=True, sync_to_thread=False)
-        app_config.on_startup.append(writer.start)
-        app_config.on_shutdown.append(writer.stop)
-        app_config.state[WRITER_STATE_KEY] = writer
+        app_config.on_startup.append(hits.start)
+        app_config.on_shutdown.extend([hits.stop, context.rewriter.close])
+        app_config.state[SPOOL_STATE_KEY] = hits
         return app_config
 
     def on_cli_init(self, cli: Group) -> None:

@@ -1,7 +1,9 @@
 """The routes recipients' mail clients hit: `/t/o/{token}.gif` and `/t/c/{token}`.
 
-Public, no database read, no per-route middleware: they verify the token, queue the hit for the
-writer (group commit, see plugin.py) and answer with a response encoded once.
+Public, no database read, no per-route middleware: they verify the token, reduce the request to a
+client class, wait until the hit is durable in the local spool (the group commit of tracking.spool:
+one fsync for every hit that joined the group) and answer with a response encoded once. They wait
+for the disk, never for the database, and at most `Spool.answer_within` seconds.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from litestar.types import Scope
 from governance.core.clock import utcnow
 from governance.core.proxies import Networks, forwarded_client, trusted_networks
 from governance.core.responses import ReadyResponse
-from governance.core.writer import BatchWriter
 from tracking import classify, service
 from tracking.events import Hit
 from tracking.rewrite import is_http_url
+from tracking.spool import Spool, new_id
 from tracking.tokens import InvalidToken, TokenSigner
 
 # The smallest transparent GIF: 1x1, 43 bytes.
@@ -56,20 +58,14 @@ def client_address(scope: Scope, networks: Networks) -> str | None:
     return forwarded_client(peer, _header(scope, b"x-forwarded-for"), networks)
 
 
-def public_routes(
-    signer: TokenSigner, writer: BatchWriter[Hit], trusted_proxies: tuple[str, ...]
-) -> list[HTTPRouteHandler]:
+def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
     networks = trusted_networks(trusted_proxies)
 
     def hit(kind: service.Kind, token: Any, scope: Scope) -> Hit:
-        return Hit(
-            kind,
-            token.email_id,
-            token.link_index,
-            utcnow(),
-            _header(scope, b"user-agent")[:512],
-            classify.network_hint(client_address(scope, networks)),
-        )
+        """The hit as it is kept: the address and the user agent go no further than their client class."""
+        network = classify.network_hint(client_address(scope, networks))
+        verdict = classify.classify_agent(kind, _header(scope, b"user-agent")[:512], network)
+        return Hit(new_id(), kind, token.email_id, token.link_index, utcnow(), verdict.client_class, verdict.reason)
 
     def verified(token: str, kind: service.Kind) -> Any:
         try:
@@ -90,7 +86,7 @@ def public_routes(
     async def open_pixel(name: FromPath[str], scope: Scope) -> ReadyResponse:
         token = verified(name[:-4], "open") if name.endswith(".gif") else None
         if token is not None:
-            await writer.put(hit("open", token, scope))
+            await hits.put(hit("open", token, scope))
         return pixel
 
     @head("/t/o/{name:str}", exclude_from_auth=True, include_in_schema=False)
@@ -108,7 +104,7 @@ def public_routes(
         found = verified(token, "click")
         if found is None:
             return not_found
-        await writer.put(hit("click", found, scope))
+        await hits.put(hit("click", found, scope))
         return redirect.with_header(b"location", location(found.destination))
 
     @head("/t/c/{token:str}", exclude_from_auth=True, include_in_schema=False)

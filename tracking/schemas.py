@@ -92,6 +92,19 @@ class EmailTrackingPatch(Input):
     track_clicks: bool | None = None
 
 
+class EmailView(msgspec.Struct):
+    """A registered email as the dashboard lists it."""
+
+    id: int
+    message_id: str
+    domain: str
+    registered_at: datetime
+    link_count: int
+    opens: KindDecision
+    clicks: KindDecision
+    recipient_erased_at: datetime | None = None
+
+
 class EventView(msgspec.Struct):
     occurred_at: datetime
     kind: str
@@ -138,3 +151,62 @@ class SuppressionView(msgspec.Struct):
 
 class SuppressionRemoved(msgspec.Struct):
     removed: bool
+
+
+class RecipientErase(Input):
+    recipient: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]  # the address whose data goes
+
+
+class RecipientErased(msgspec.Struct):
+    """What an erasure removed from the account's email records."""
+
+    emails: int  # email records that held the recipient's hashes (they stay, without them)
+    events_deleted: int
+    links_deleted: int
+
+
+class LinkClicksView(msgspec.Struct):
+    url: str | None  # None: links whose destinations were purged by retention
+    clicks_raw: int
+    clicks_human: int
+    unique_clicks_raw: int  # emails with at least one click on the link
+    unique_clicks_human: int
+
+
+DAILY_COLUMNS = (
+    "date",
+    "sent",
+    "opens_raw",
+    "opens_human",
+    "unique_opens_raw",
+    "unique_opens_human",
+    "clicks_raw",
+    "clicks_human",
+    "unique_clicks_raw",
+    "unique_clicks_human",
+    "open_rate_raw",
+    "open_rate_human",
+    "click_rate_raw",
+    "click_rate_human",
+)
+LINK_COLUMNS = ("url", "clicks_raw", "clicks_human", "unique_clicks_raw", "unique_clicks_human")
+
+
+class DailyStats(msgspec.Struct):
+    """One UTC day of a domain: emails registered that day and the events that happened that day.
+    Rates: unique emails opened (clicked) that day per email registered that day; null without any."""
+
+    date: str
+    sent: int
+    opens_raw: int
+    opens_human: int
+    unique_opens_raw: int
+    unique_opens_human: int
+    clicks_raw: int
+    clicks_human: int
+    unique_clicks_raw: int
+    unique_clicks_human: int
+    open_rate_raw: float | None
+    open_rate_human: float | None
+    click_rate_raw: float | None
+    click_rate_human: float | None

@@ -15,37 +15,49 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, cast
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from advanced_alchemy.exceptions import IntegrityError as RepositoryIntegrityError
+from advanced_alchemy.filters import LimitOffset, OrderBy
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.core import audit
+from governance.core.batches import affected
 from governance.core.clock import utcnow as now
-from governance.core.errors import Conflict, Invalid, NotFound
-from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink
-from tracking.rewrite import LinkRules, SkippedLink, rewrite_html, rewrite_text, unsubscribe_targets
+from governance.core.errors import Conflict, FieldError, Invalid, NotFound
+from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
+from tracking.rewrite import LinkRules, unsubscribe_targets
+from tracking.rewriting import RewriteJob, Rewriter, click_url, pixel_url
 from tracking.schemas import (
     DomainTracking,
     DomainTrackingPatch,
     EmailCreate,
+    EmailRegistered,
     EmailTracking,
     EmailTrackingPatch,
+    EmailView,
     KindDecision,
+    RecipientErased,
 )
 from tracking.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
+    from governance.core.params import Period
     from governance.core.settings import Settings
 
 Kind = Literal["open", "click"]
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 MAX_BODY_CHARS = 5_000_000
+LINKS_PER_INSERT = 250  # a large email's links go in slices of about a millisecond of work each
+TRACKED_LINKS = cast("Table", TrackedLink.__table__)  # Core inserts: plain rows, no ORM bookkeeping
 
 
 # --- configuration built once per app ------------------------------------------------------
@@ -54,25 +66,28 @@ MAX_BODY_CHARS = 5_000_000
 @dataclass(frozen=True)
 class TrackingContext:
     """What registration needs besides the database: the token signer, the public base URL, the
-    key for recipient hashes."""
+    key for recipient hashes, and the rewriter (large emails are rewritten off the event loop)."""
 
     signer: TokenSigner
     base_url: str
     recipient_key: bytes
+    rewriter: Rewriter = field(compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrackingContext:
+        rewriter = Rewriter(settings.token_keys, settings.public_base_url.rstrip("/"), settings.rewrite_processes)
         return cls(
-            signer=TokenSigner(settings.token_keys),
-            base_url=settings.public_base_url.rstrip("/"),
+            signer=rewriter.signer,
+            base_url=rewriter.base_url,
             recipient_key=settings.recipient_hash_key,
+            rewriter=rewriter,
         )
 
     def pixel_url(self, email_id: int) -> str:
-        return f"{self.base_url}/t/o/{self.signer.sign_open(email_id)}.gif"
+        return pixel_url(self.signer, self.base_url, email_id)
 
     def click_url(self, email_id: int, link_index: int, destination: str) -> str:
-        return f"{self.base_url}/t/c/{self.signer.sign_click(email_id, link_index, destination)}"
+        return click_url(self.signer, self.base_url, email_id, link_index, destination)
 
     def recipient_hash(self, kind: str, value: str) -> str:
         return hmac.new(self.recipient_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -97,29 +112,59 @@ def split_recipient(recipient: str) -> tuple[str, str]:
     return f"{local.lower()}@{domain}", domain
 
 
+# --- repository services (CRUD-shaped work) ----------------------------------------------------
+
+
+class SendingDomainService(SQLAlchemyAsyncRepositoryService[SendingDomain]):
+    class Repository(SQLAlchemyAsyncRepository[SendingDomain]):
+        model_type = SendingDomain
+
+    repository_type = Repository
+
+
+class SuppressionService(SQLAlchemyAsyncRepositoryService[RecipientSuppression]):
+    class Repository(SQLAlchemyAsyncRepository[RecipientSuppression]):
+        model_type = RecipientSuppression
+
+    repository_type = Repository
+
+
+class EmailRecordService(SQLAlchemyAsyncRepositoryService[EmailRecord]):
+    class Repository(SQLAlchemyAsyncRepository[EmailRecord]):
+        model_type = EmailRecord
+
+    repository_type = Repository
+
+
 # --- sending domains ------------------------------------------------------------------------
 
 
 async def add_domain(session: AsyncSession, *, account_id: UUID, name: str, actor: str) -> SendingDomain:
     name = normalize_domain(name)
+    domains = SendingDomainService(session=session)
     # The same answer whoever owns it: a 409 must not tell one account what another has registered.
-    if await session.scalar(select(SendingDomain.id).where(SendingDomain.name == name)) is not None:
-        raise Conflict(f"{name} is already registered")
-    domain = SendingDomain(account_id=account_id, name=name, excluded_link_hosts=[])
-    session.add(domain)
+    taken = Conflict(f"{name} is already registered")
+    if await domains.exists(name=name):
+        raise taken
     try:
-        await session.flush()
-    except IntegrityError as exc:  # registered concurrently
-        raise Conflict(f"{name} is already registered") from exc
+        async with session.begin_nested():  # registered concurrently: the savepoint keeps the session usable
+            domain = await domains.create(SendingDomain(account_id=account_id, name=name, excluded_link_hosts=[]))
+    except RepositoryIntegrityError as exc:
+        raise taken from exc
     await audit.record(session, actor=actor, action="tracking.domain_add", subject=name, account_id=str(account_id))
     return domain
 
 
-async def list_domains(session: AsyncSession, account_id: UUID | None) -> list[SendingDomain]:
-    query = select(SendingDomain).order_by(SendingDomain.name)
-    if account_id is not None:
-        query = query.where(SendingDomain.account_id == account_id)
-    return list(await session.scalars(query))
+async def list_domains(
+    session: AsyncSession, account_id: UUID | None, page: LimitOffset | None = None
+) -> tuple[list[SendingDomain], int]:
+    """A page of the account's domains (every account's: None), by name, and how many there are."""
+    mine = [SendingDomain.account_id == account_id] if account_id is not None else []
+    window = [page] if page is not None else []
+    found, total = await SendingDomainService(session=session).get_many_and_count(
+        *window, OrderBy("name", "asc"), *mine
+    )
+    return list(found), total
 
 
 async def get_domain(session: AsyncSession, name: str) -> SendingDomain:
@@ -127,7 +172,7 @@ async def get_domain(session: AsyncSession, name: str) -> SendingDomain:
         name = normalize_domain(name)
     except Invalid as exc:
         raise NotFound("no such sending domain") from exc
-    domain = await session.scalar(select(SendingDomain).where(SendingDomain.name == name))
+    domain = await SendingDomainService(session=session).get_one_or_none(name=name)
     if domain is None:
         raise NotFound("no such sending domain")
     return domain
@@ -174,21 +219,21 @@ async def set_domain_tracking(
 async def add_suppression(
     session: AsyncSession, ctx: TrackingContext, *, account_id: UUID, recipient: str, actor: str
 ) -> RecipientSuppression:
+    """Idempotent: the same recipient twice is the same suppression."""
     if "@" in recipient:
         kind, value = "address", split_recipient(recipient)[0]
     else:
         kind, value = "domain", normalize_domain(recipient)
     key = ctx.recipient_hash(kind, value)
-    existing = await session.scalar(
-        select(RecipientSuppression).where(
-            RecipientSuppression.account_id == account_id, RecipientSuppression.recipient_key == key
-        )
-    )
+    suppressions = SuppressionService(session=session)
+    existing = await suppressions.get_one_or_none(account_id=account_id, recipient_key=key)
     if existing is not None:
         return existing
-    row = RecipientSuppression(account_id=account_id, kind=kind, recipient_key=key)
-    session.add(row)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            row = await suppressions.create(RecipientSuppression(account_id=account_id, kind=kind, recipient_key=key))
+    except RepositoryIntegrityError:  # added concurrently: that one is this one
+        return await suppressions.get_one(account_id=account_id, recipient_key=key)
     await audit.record(
         session,
         actor=actor,
@@ -199,22 +244,27 @@ async def add_suppression(
     return row
 
 
-async def list_suppressions(session: AsyncSession, account_id: UUID) -> list[RecipientSuppression]:
-    query = (
-        select(RecipientSuppression)
-        .where(RecipientSuppression.account_id == account_id)
-        .order_by(RecipientSuppression.created_at)
+async def list_suppressions(
+    session: AsyncSession, account_id: UUID, page: LimitOffset | None = None
+) -> tuple[list[RecipientSuppression], int]:
+    window = [page] if page is not None else []
+    found, total = await SuppressionService(session=session).get_many_and_count(
+        *window,
+        OrderBy("created_at", "asc"),
+        OrderBy("id", "asc"),
+        RecipientSuppression.account_id == account_id,
     )
-    return list(await session.scalars(query))
+    return list(found), total
 
 
 async def remove_suppression(
     session: AsyncSession, *, suppression_id: UUID, account_id: UUID | None, actor: str
 ) -> None:
-    row = await session.get(RecipientSuppression, suppression_id)
+    suppressions = SuppressionService(session=session)
+    row = await suppressions.get_one_or_none(id=suppression_id)
     if row is None or (account_id is not None and row.account_id != account_id):
         raise NotFound("no such suppression")
-    await session.delete(row)
+    await suppressions.delete(row.id)
     await audit.record(
         session,
         actor=actor,
@@ -274,10 +324,13 @@ def decide(*, domain_allows: bool, requested: bool | None, suppressed_by: str | 
 class Registration:
     email: EmailRecord
     domain: SendingDomain
-    html: str | None
-    text: str | None
     links_tracked: int
-    skipped: list[SkippedLink]
+    answer: bytes  # EmailRegistered as JSON, encoded where the rewriting ran (off the loop when large)
+
+    @property
+    def registered(self) -> EmailRegistered:
+        """The answer decoded (for callers other than the route, which sends the bytes as they are)."""
+        return msgspec.json.decode(self.answer, type=EmailRegistered)
 
 
 async def register_email(
@@ -290,6 +343,12 @@ async def register_email(
         raise Invalid(f"bodies larger than {MAX_BODY_CHARS} characters are not accepted")
     if not data.message_id.strip() or len(data.message_id) > 998:
         raise Invalid("message_id must be 1 to 998 characters")
+    for field_name, value in (("message_id", data.message_id), ("html", data.html), ("text", data.text)):
+        if value and "\x00" in value:  # no email holds one (RFC 5322), and PostgreSQL text cannot
+            raise Invalid(
+                f"{field_name} must not contain NUL characters",
+                errors=[FieldError(field_name, "must not contain NUL characters")],
+            )
     domain = await get_domain(session, data.domain)
     if account_id is not None and domain.account_id != account_id:
         raise NotFound("no such sending domain")
@@ -320,41 +379,26 @@ async def register_email(
     session.add(email)
     await session.flush()
 
-    links: list[tuple[str, str]] = []  # (part, destination), index = position
-
-    def tracker(part: str) -> Callable[[str], str]:
-        def track(destination: str) -> str:
-            links.append((part, destination))
-            return ctx.click_url(email.id, len(links) - 1, destination)
-
-        return track
-
-    rules = LinkRules(
-        excluded_hosts=tuple(domain.excluded_link_hosts or ()),
-        unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe),
-    )
-    html_body, text_body = data.html, data.text
-    skipped: list[SkippedLink] = []
-    if data.html is not None:
-        result = rewrite_html(
-            data.html,
-            track_link=tracker("html") if clicks.enabled else None,
-            pixel_url=ctx.pixel_url(email.id) if opens.enabled else None,
-            rules=rules,
+    done = await ctx.rewriter.rewrite(
+        RewriteJob(
+            email_id=email.id,
+            html=data.html,
+            text=data.text,
+            track_opens=opens.enabled,
+            track_clicks=clicks.enabled,
+            track_text_links=domain.track_text_links,
+            tracking=email_tracking(email, domain),
+            rules=LinkRules(
+                excluded_hosts=tuple(domain.excluded_link_hosts or ()),
+                unsubscribe_urls=unsubscribe_targets(data.list_unsubscribe),
+            ),
         )
-        html_body, skipped = result.body, skipped + result.skipped
-    if data.text is not None and clicks.enabled and domain.track_text_links:
-        result = rewrite_text(data.text, track_link=tracker("text"), rules=rules)
-        text_body, skipped = result.body, skipped + result.skipped
-    email.link_count = len(links)
-    if links:
-        await session.execute(
-            insert(TrackedLink),
-            [{"email_id": email.id, "link_index": i, "part": part, "url": url} for i, (part, url) in enumerate(links)],
-        )
-    return Registration(
-        email=email, domain=domain, html=html_body, text=text_body, links_tracked=len(links), skipped=skipped
     )
+    email.link_count = len(done.links)
+    rows = [{"email_id": email.id, "link_index": i, "part": p, "url": url} for i, (p, url) in enumerate(done.links)]
+    for start in range(0, len(rows), LINKS_PER_INSERT):  # the event loop serves other requests in between
+        await session.execute(insert(TRACKED_LINKS), rows[start : start + LINKS_PER_INSERT])
+    return Registration(email=email, domain=domain, links_tracked=len(done.links), answer=done.answer)
 
 
 # --- an email's tracking after registration -------------------------------------------------
@@ -369,19 +413,136 @@ async def get_email(session: AsyncSession, email_id: int, account_id: UUID | Non
     return row[0], row[1]
 
 
-def email_tracking(email: EmailRecord, domain: SendingDomain) -> EmailTracking:
-    def kind(prefix: str) -> KindDecision:
-        return KindDecision(
-            decided=getattr(email, f"{prefix}_decided"),
-            decided_by=getattr(email, f"{prefix}_decided_by"),
-            overridden=getattr(email, f"{prefix}_overridden"),
-            active=getattr(email, f"{prefix}_active"),
-            stopped_at=getattr(email, f"{prefix}_stopped_at"),
-        )
-
-    return EmailTracking(
-        email_id=email.id, message_id=email.message_id, domain=domain.name, opens=kind("opens"), clicks=kind("clicks")
+def kind_decision(email: EmailRecord, prefix: str) -> KindDecision:
+    return KindDecision(
+        decided=getattr(email, f"{prefix}_decided"),
+        decided_by=getattr(email, f"{prefix}_decided_by"),
+        overridden=getattr(email, f"{prefix}_overridden"),
+        active=getattr(email, f"{prefix}_active"),
+        stopped_at=getattr(email, f"{prefix}_stopped_at"),
     )
+
+
+def email_tracking(email: EmailRecord, domain: SendingDomain) -> EmailTracking:
+    return EmailTracking(
+        email_id=email.id,
+        message_id=email.message_id,
+        domain=domain.name,
+        opens=kind_decision(email, "opens"),
+        clicks=kind_decision(email, "clicks"),
+    )
+
+
+def message_id_spellings(message_id: str) -> list[str]:
+    """A Message-ID as sent (`<id@host>`) or as often quoted (`id@host`): both find the email."""
+    bare = message_id.strip().removeprefix("<").removesuffix(">")
+    return [bare, f"<{bare}>"]
+
+
+async def find_emails(
+    session: AsyncSession,
+    *,
+    account_id: UUID | None,
+    domain: str | None,
+    message_id: str | None,
+    period: Period,
+    page: LimitOffset,
+) -> tuple[list[EmailView], int]:
+    """A page of an account's registered emails, newest first, filtered by domain, Message-ID and
+    registration time; and how many match."""
+    where = [EmailRecord.account_id == account_id] if account_id is not None else []
+    if domain is not None:
+        sending_domain = await get_domain(session, domain)
+        if account_id is not None and sending_domain.account_id != account_id:
+            raise NotFound("no such sending domain")
+        where.append(EmailRecord.domain_id == sending_domain.id)
+    if message_id is not None:
+        where.append(EmailRecord.message_id.in_(message_id_spellings(message_id)))
+    if period.since is not None:
+        where.append(EmailRecord.created_at >= period.since)
+    if period.until is not None:
+        where.append(EmailRecord.created_at < period.until)
+    found, total = await EmailRecordService(session=session).get_many_and_count(
+        page, OrderBy("created_at", "desc"), OrderBy("id", "desc"), *where
+    )
+    domain_ids = {email.domain_id for email in found}
+    names = dict(
+        (await session.execute(select(SendingDomain.id, SendingDomain.name).where(SendingDomain.id.in_(domain_ids))))
+        .tuples()
+        .all()
+    )
+    return [email_view(email, names[email.domain_id]) for email in found], total
+
+
+def email_view(email: EmailRecord, domain_name: str) -> EmailView:
+    return EmailView(
+        id=email.id,
+        message_id=email.message_id,
+        domain=domain_name,
+        registered_at=email.created_at,
+        link_count=email.link_count,
+        opens=kind_decision(email, "opens"),
+        clicks=kind_decision(email, "clicks"),
+        recipient_erased_at=email.recipient_erased_at,
+    )
+
+
+# --- erasure of one recipient's tracking data (a data-subject request) ----------------------------
+
+ERASE_CHUNK = 500  # email ids per statement: bounded IN lists on both engines
+
+
+def _bulk(statement: Any) -> Any:
+    """A bulk UPDATE/DELETE: rows loaded in the session are not looked up one by one."""
+    return statement.execution_options(synchronize_session=False)
+
+
+async def erase_recipient(
+    session: AsyncSession, ctx: TrackingContext, *, account_id: UUID, recipient: str, actor: str
+) -> RecipientErased:
+    """Remove one recipient's hashes, events and tracked links from the account's email records, and
+    stop recording those emails for good (a hit still on its way is refused too). The records stay,
+    without anything that leads back to the person; a suppression, if any, stays (it is what keeps
+    them untracked). Written to the audit log with the counts, never the address."""
+    address = split_recipient(recipient)[0]
+    key = ctx.recipient_hash("address", address)
+    ids = list(
+        await session.scalars(
+            select(EmailRecord.id).where(EmailRecord.account_id == account_id, EmailRecord.recipient_key == key)
+        )
+    )
+    events_deleted = links_deleted = 0
+    at = now()
+    for start in range(0, len(ids), ERASE_CHUNK):
+        chunk = ids[start : start + ERASE_CHUNK]
+        events_deleted += affected(
+            await session.execute(_bulk(delete(TrackingEvent).where(TrackingEvent.email_id.in_(chunk))))
+        )
+        links_deleted += affected(
+            await session.execute(_bulk(delete(TrackedLink).where(TrackedLink.email_id.in_(chunk))))
+        )
+        await session.execute(
+            _bulk(update(EmailRecord).where(EmailRecord.id.in_(chunk))).values(
+                recipient_key=None,
+                recipient_domain_key=None,
+                recipient_erased_at=at,
+                opens_active=False,
+                clicks_active=False,
+                opens_stopped_at=func.coalesce(EmailRecord.opens_stopped_at, at),
+                clicks_stopped_at=func.coalesce(EmailRecord.clicks_stopped_at, at),
+            )
+        )
+    await audit.record(
+        session,
+        actor=actor,
+        action="tracking.recipient_erase",
+        subject=f"recipient erasure ({len(ids)} emails)",
+        account_id=str(account_id),
+        emails=len(ids),
+        events_deleted=events_deleted,
+        links_deleted=links_deleted,
+    )
+    return RecipientErased(emails=len(ids), events_deleted=events_deleted, links_deleted=links_deleted)
 
 
 async def change_email_tracking(
@@ -399,6 +560,8 @@ async def change_email_tracking(
             setattr(email, f"{prefix}_active", False)
             setattr(email, f"{prefix}_stopped_at", now())
             continue
+        if email.recipient_erased_at is not None:
+            raise Conflict(f"the recipient's tracking data was erased; {prefix} tracking cannot be turned back on")
         if not domain_allows:
             raise Conflict(f"{prefix} tracking is off for the domain {domain.name}; an email cannot turn it on")
         if await _suppressed_by(session, email.account_id, email.recipient_key, email.recipient_domain_key):

@@ -45,6 +45,17 @@ def _int(name: str, raw: str) -> int:
     return value
 
 
+def _whole(name: str, raw: str) -> int:
+    """Zero or more."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be zero or more, not {value}")
+    return value
+
+
 def _proxies(name: str, raw: str) -> tuple[str, ...]:
     proxies = tuple(p.strip() for p in raw.split(",") if p.strip())
     try:
@@ -101,6 +112,10 @@ class Settings:
     login_window_seconds: int = 900
     # key of the keyed hashes that store recipient suppressions (tracking/); rotating it orphans them
     recipient_hash_key: bytes = b""
+    # where tracking hits and journey events are fsynced before they are answered (tracking/spool.py)
+    spool_dir: str = "var/spool"
+    # processes rewriting large emails off the event loop (tracking/rewriting.py); 0: one worker thread
+    rewrite_processes: int = 2
 
     @property
     def is_production(self) -> bool:
@@ -147,6 +162,8 @@ class Settings:
             login_max_failures=_int("MS_LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5")),
             login_window_seconds=_int("MS_LOGIN_WINDOW_SECONDS", get("LOGIN_WINDOW_SECONDS", "900")),
             recipient_hash_key=get("RECIPIENT_HASH_KEY").encode(),
+            spool_dir=get("SPOOL_DIR", cls.spool_dir).strip() or cls.spool_dir,
+            rewrite_processes=_whole("MS_REWRITE_PROCESSES", get("REWRITE_PROCESSES", "2")),
         )
         return settings.with_secrets()
 

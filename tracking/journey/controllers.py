@@ -16,7 +16,7 @@ from auth.guards import auditors, privacy_staff
 from auth.schemas import AuthRequest
 from governance.core.clock import utcnow
 from governance.core.exports import export_response, export_spec
-from governance.core.params import AppSettings, DbSession, ExportFormat, PeriodParam
+from governance.core.params import DbSession, ExportFormat, PeriodParam
 from governance.core.problems import problems
 from governance.core.settings import Settings
 from tracking.journey import geo, service
@@ -29,7 +29,9 @@ from tracking.journey.schemas import (
     IngestResult,
     JourneyReport,
 )
+from tracking.journey.service import AcceptedBatch
 from tracking.journey.urls import ALLOWED_QUERY_KEYS
+from tracking.spool import Spool
 
 INGEST_PATH = "/journey/events"
 SESSION_IDLE_MINUTES = 30
@@ -63,17 +65,6 @@ def journey_script() -> Response[str]:
     )
 
 
-async def ingest_events(
-    request: Request, data: JSONBody[EventBatch], db_session: DbSession, settings: AppSettings
-) -> IngestResult:
-    if opted_out(request):
-        return IngestResult(accepted=0)
-    peer = request.client.host if request.client else None
-    country, region = geo.coarse_geo(peer, request.headers, settings.trusted_proxies)
-    accepted = await service.record_batch(db_session, data, country=country, region=region)
-    return IngestResult(accepted=accepted)
-
-
 def _rate_limit_key(request: Request) -> str:
     settings: Settings = request.app.state["settings"]
     return geo.client_address(
@@ -81,22 +72,35 @@ def _rate_limit_key(request: Request) -> str:
     )
 
 
-def ingest_handler(settings: Settings) -> HTTPRouteHandler:
-    """`POST /journey/events`, built per app: its rate limit comes from the settings."""
+def ingest_handler(settings: Settings, spool: Spool[AcceptedBatch]) -> HTTPRouteHandler:
+    """`POST /journey/events`, built per app: its rate limit comes from the settings; accepted
+    batches go through the spool (durable on local disk before the 202, in the database shortly after)."""
     geo.trusted_networks(settings.trusted_proxies)  # a malformed MS_TRUSTED_PROXIES fails here, at start-up
     limit = RateLimitConfig(
         rate_limit=("minute", settings.journey_batches_per_minute),
         store="journey_events_rate_limit",
         identifier_for_request=_rate_limit_key,
     )
+
+    async def ingest_events(request: Request, data: JSONBody[EventBatch]) -> IngestResult:
+        if opted_out(request):
+            return IngestResult(accepted=0)
+        peer = request.client.host if request.client else None
+        country, region = geo.coarse_geo(peer, request.headers, settings.trusted_proxies)
+        accepted = service.accept_batch(data, received_at=utcnow(), country=country, region=region)
+        await spool.put(accepted)
+        return IngestResult(accepted=len(accepted.events))
+
     return post(
         INGEST_PATH,
         exclude_from_auth=True,
         middleware=[limit.middleware],
         request_max_body_size=MAX_BATCH_BYTES,
         status_code=HTTP_202_ACCEPTED,
-        summary="Store a batch of journey events from the snippet (all or nothing)",
-        responses=problems(413, 422, 429),
+        summary="Accept a batch of journey events from the snippet (all or nothing)",
+        description="Validated whole, then durable on the server before the 202; stored in the database "
+        "within moments (analytics reports read it from there).",
+        responses=problems(400, 413, 422, 429),
         tags=["journey"],
     )(ingest_events)
 
@@ -146,5 +150,5 @@ class JourneyStaffController(Controller):
         return ErasureResult(visitor_id=visitor_id, events_deleted=events, sessions_deleted=sessions)
 
 
-def journey_routes(settings: Settings) -> list[Any]:
-    return [journey_script, ingest_handler(settings), JourneyStaffController]
+def journey_routes(settings: Settings, spool: Spool[AcceptedBatch]) -> list[Any]:
+    return [journey_script, ingest_handler(settings, spool), JourneyStaffController]

@@ -9,10 +9,11 @@ exit page, page count, coarse geo and the visitor's first touch. Anonymous: neve
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from advanced_alchemy.base import BigIntBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 PAGE_TYPES = ("page_view", "transition")  # both show a page: landing and exit pages count them
@@ -21,10 +22,13 @@ PAGE_TYPES = ("page_view", "transition")  # both show a page: landing and exit p
 class JourneyEvent(BigIntBase):
     __tablename__ = "journey_events"
     __table_args__ = (
-        Index("ix_journey_events_step_occurred_at", "step", "occurred_at"),
-    )  # the funnel reads steps only
+        Index("ix_journey_events_step_occurred_at", "step", "occurred_at"),  # the funnel reads steps only
+        # an event replayed from the spool is stored once, and its session counted once
+        Index("uq_journey_events_event_id", "event_id", "occurred_at", unique=True),
+    )
 
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    event_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)  # given at ingest; None before 0011
     visitor_id: Mapped[str] = mapped_column(String(36), index=True)
     session_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(16))

@@ -13,10 +13,12 @@ STEP_PATTERN = r"^[a-z][a-z0-9_.:-]{0,63}$"
 MAX_EVENTS_PER_BATCH = 50
 MAX_BATCH_BYTES = 64 * 1024
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refused here, naming the field, not by the database
+
 JourneyId = Annotated[str, Meta(pattern=UUID_PATTERN, description="a random UUID, lower case")]
-Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+Url = Annotated[str, Meta(min_length=1, max_length=2048, pattern=NO_NUL)]
 StepName = Annotated[str, Meta(pattern=STEP_PATTERN)]
-Utm = Annotated[str, Meta(max_length=200)]
+Utm = Annotated[str, Meta(max_length=100, pattern=NO_NUL, description="stored as sent: up to 100 characters")]
 AgeMs = Annotated[int, Meta(ge=0, le=86_400_000, description="how long ago the event happened, in ms")]
 EventType = Literal["page_view", "transition", "step"]
 

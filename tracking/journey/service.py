@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from uuid import UUID
 
-from sqlalchemy import and_, case, delete, func, insert, or_
+from sqlalchemy import and_, case, delete, func, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,10 @@ from tracking.journey.models import PAGE_TYPES, JourneyEvent, JourneySession
 from tracking.journey.report import CSV_COLUMNS, build_report, report_rows  # noqa: F401  (the service's report API)
 from tracking.journey.schemas import UUID_PATTERN, EventBatch, EventIn, FirstTouchIn
 from tracking.journey.urls import BadUrl, reduce_url, referrer_host
+from tracking.spool import new_id
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 DEFAULT_REPORT_DAYS = 30
 _VISITOR_ID = re.compile(UUID_PATTERN)
@@ -54,7 +59,31 @@ def _first_touch_columns(first_touch: FirstTouchIn | None) -> dict[str, str | No
     }
 
 
-def _event_columns(event: EventIn, where: str) -> dict[str, Any]:
+class EventRow(NamedTuple):
+    """One stored event, as the spool keeps it (a tuple: cheap to encode). `event_id` makes a replay
+    store it once."""
+
+    event_id: UUID
+    occurred_at: datetime
+    event_type: str
+    path: str
+    query: str | None
+    from_path: str | None
+    step: str | None
+
+
+class AcceptedBatch(NamedTuple):
+    """A validated batch, reduced to what is stored, from its acceptance (the 202) to its load."""
+
+    visitor_id: str
+    session_id: str
+    events: list[EventRow]
+    country: str | None
+    region: str | None
+    first_touch: tuple[str | None, ...]  # FIRST_TOUCH_COLUMNS, in order
+
+
+def _event_row(event: EventIn, where: str, received_at: datetime) -> EventRow:
     if (event.type == "step") != (event.step is not None):
         raise invalid(f"{where}.step", "is required on step events and not allowed on others")
     if event.type == "transition" and event.from_url is None:
@@ -67,40 +96,63 @@ def _event_columns(event: EventIn, where: str) -> dict[str, Any]:
         from_path = reduce_url(event.from_url)[0] if event.from_url else None
     except BadUrl as exc:
         raise invalid(f"{where}.from_url", str(exc)) from exc
-    return {"event_type": event.type, "path": path, "query": query, "from_path": from_path, "step": event.step}
+    # The browser says how long ago, not when: its clock may be wrong, ours is not.
+    occurred_at = received_at - timedelta(milliseconds=event.age_ms)
+    return EventRow(new_id(), occurred_at, event.type, path, query, from_path, event.step)
+
+
+def accept_batch(
+    batch: EventBatch, *, received_at: datetime, country: str | None = None, region: str | None = None
+) -> AcceptedBatch:
+    """The whole batch reduced to its rows, or Invalid naming the field before anything is kept
+    (a batch is all or nothing)."""
+    events = [_event_row(event, f"events[{index}]", received_at) for index, event in enumerate(batch.events)]
+    first_touch = _first_touch_columns(batch.first_touch)
+    return AcceptedBatch(
+        batch.visitor_id,
+        batch.session_id,
+        events,
+        country,
+        region,
+        tuple(first_touch[column] for column in FIRST_TOUCH_COLUMNS),
+    )
 
 
 def event_rows(batch: EventBatch, *, received_at: datetime) -> list[dict[str, Any]]:
-    """All rows of a batch, or Invalid before any is stored (a batch is all or nothing)."""
-    return [
-        {
-            "visitor_id": batch.visitor_id,
-            "session_id": batch.session_id,
-            **_event_columns(event, f"events[{index}]"),
-            # The browser says how long ago, not when: its clock may be wrong, ours is not.
-            "occurred_at": received_at - timedelta(milliseconds=event.age_ms),
-        }
-        for index, event in enumerate(batch.events)
-    ]
+    """The rows of a batch's events (what `journey_events` gets), or Invalid before any is kept."""
+    accepted = accept_batch(batch, received_at=received_at)
+    return [_stored_event(accepted, event) for event in accepted.events]
 
 
-def session_row(
-    batch: EventBatch, events: list[dict[str, Any]], *, country: str | None, region: str | None
-) -> dict[str, Any]:
-    """What this batch says about its session: its span, first and last page, page count."""
-    pages = [event for event in events if event["event_type"] in PAGE_TYPES]
+def _stored_event(accepted: AcceptedBatch, event: EventRow) -> dict[str, Any]:
+    return {"visitor_id": accepted.visitor_id, "session_id": accepted.session_id, **event._asdict()}
+
+
+def session_row(accepted: AcceptedBatch) -> dict[str, Any]:
+    """What one batch says about its session: its span, first and last page, page count."""
+    events = accepted.events
+    pages = [event for event in events if event.event_type in PAGE_TYPES]
     return {
-        "session_id": batch.session_id,
-        "visitor_id": batch.visitor_id,
-        "started_at": min(event["occurred_at"] for event in events),
-        "ended_at": max(event["occurred_at"] for event in events),
-        "landing_path": min(pages, key=lambda e: e["occurred_at"])["path"] if pages else None,
-        "exit_path": max(pages, key=lambda e: e["occurred_at"])["path"] if pages else None,
+        "session_id": accepted.session_id,
+        "visitor_id": accepted.visitor_id,
+        "started_at": min(event.occurred_at for event in events),
+        "ended_at": max(event.occurred_at for event in events),
+        "landing_path": min(pages, key=lambda e: e.occurred_at).path if pages else None,
+        "exit_path": max(pages, key=lambda e: e.occurred_at).path if pages else None,
         "page_views": len(pages),
-        "country": country,
-        "region": region,
-        **_first_touch_columns(batch.first_touch),
+        "country": accepted.country,
+        "region": accepted.region,
+        **dict(zip(FIRST_TOUCH_COLUMNS, accepted.first_touch, strict=True)),
     }
+
+
+@cache
+def _insert_events(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id: what was new."""
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    events = cast("Table", JourneyEvent.__table__)  # Core, not the ORM's bulk insert: plain rows in, ids out
+    statement = insert_for(events).on_conflict_do_nothing(index_elements=["event_id", "occurred_at"])
+    return statement.returning(events.c.event_id)
 
 
 @cache
@@ -143,6 +195,23 @@ def _upsert_session(dialect: str) -> Any:
     )
 
 
+async def store_batches(session: AsyncSession, batches: Sequence[AcceptedBatch]) -> int:
+    """Store accepted batches (one load of the spool): their events, and their sessions' rollup.
+
+    The session upserts run one per batch, in the order the batches were accepted (an executemany:
+    row by row on both drivers), so a load of many batches leaves exactly the rollup that storing
+    them one by one would. A batch offered again (a replay after a crash) finds its events stored
+    and adds nothing, to the events or to the rollup: a batch's events are stored together or not
+    at all, so its first event says whether it is new. Returns how many events were new."""
+    dialect = session.get_bind().dialect.name
+    rows = [_stored_event(batch, event) for batch in batches for event in batch.events]
+    new = set(await session.scalars(_insert_events(dialect), rows))
+    summaries = [session_row(batch) for batch in batches if batch.events[0].event_id in new]
+    if summaries:
+        await session.execute(_upsert_session(dialect), summaries)
+    return len(new)
+
+
 async def record_batch(
     session: AsyncSession,
     batch: EventBatch,
@@ -151,11 +220,9 @@ async def record_batch(
     region: str | None = None,
     received_at: datetime | None = None,
 ) -> int:
-    events = event_rows(batch, received_at=received_at or datetime.now(UTC))
-    summary = session_row(batch, events, country=country, region=region)
-    await session.execute(insert(JourneyEvent), events)
-    await session.execute(_upsert_session(session.get_bind().dialect.name), summary)
-    return len(events)
+    """Accept and store one batch in this transaction (seeding, tests); the route goes through the spool."""
+    accepted = accept_batch(batch, received_at=received_at or utcnow(), country=country, region=region)
+    return await store_batches(session, [accepted])
 
 
 def check_visitor_id(visitor_id: str) -> str:

@@ -9,11 +9,12 @@ links carry them in the path (`/unsubscribe/bob@example.com`, `/reset/eyJhbGciOi
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote_plus, unquote, urlencode, urlsplit
 
 ALLOWED_QUERY_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-MAX_PATH = 512
-MAX_QUERY_VALUE = 100
+MAX_PATH = 512  # the path columns' length, in characters
+# Each kept value, percent-encoded, so that all five with their keys fit the 512-character query column.
+MAX_QUERY_VALUE = 90
 
 _HEX_ID = re.compile(r"(?=.*\d)[0-9a-fA-F-]{16,}")  # uuids, hashes
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
@@ -33,9 +34,28 @@ def _mask(segment: str) -> str:
     return segment
 
 
+def _split(raw: str) -> SplitResult:
+    """urlsplit, with what it refuses (`http://[`, a bad IPv6 literal) as BadUrl."""
+    try:
+        raw.encode()  # a lone surrogate is no text a URL can hold
+        parts = urlsplit(raw.strip())
+        parts.hostname  # noqa: B018  (parsing the host is what raises for `[...]` that is no address)
+    except ValueError as exc:  # UnicodeEncodeError is one
+        raise BadUrl("is not a well-formed URL") from exc
+    return parts
+
+
+def _clip(value: str) -> str:
+    """The longest start of `value` whose percent-encoded form fits MAX_QUERY_VALUE."""
+    value = value[:MAX_QUERY_VALUE]
+    while len(quote_plus(value)) > MAX_QUERY_VALUE:
+        value = value[:-1]
+    return value
+
+
 def reduce_url(raw: str) -> tuple[str, str | None]:
     """`https://x/a/b?utm_source=n&email=e#f` -> (`/a/b`, `utm_source=n`)."""
-    parts = urlsplit(raw.strip())
+    parts = _split(raw)
     if parts.scheme not in ("", "http", "https"):
         raise BadUrl("must be an http(s) URL or a path starting with /")
     path = parts.path or "/"
@@ -43,7 +63,7 @@ def reduce_url(raw: str) -> tuple[str, str | None]:
         raise BadUrl("must be an http(s) URL or a path starting with /")
     path = "/".join(_mask(segment) for segment in path.split("/"))[:MAX_PATH]
     kept = dict(parse_qsl(parts.query))
-    query = urlencode([(key, kept[key][:MAX_QUERY_VALUE]) for key in ALLOWED_QUERY_KEYS if kept.get(key)])
+    query = urlencode([(key, _clip(kept[key])) for key in ALLOWED_QUERY_KEYS if kept.get(key)])
     return path, query or None
 
 
@@ -54,7 +74,7 @@ def referrer_host(raw: str | None) -> str | None:
     raw = raw.strip()
     if "://" not in raw and _HOST.fullmatch(raw):  # what the snippet sends: `new URL(referrer).host`
         raw = f"https://{raw}"
-    parts = urlsplit(raw)
+    parts = _split(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadUrl("must be an http(s) URL or a host name")
     return parts.hostname[:255]

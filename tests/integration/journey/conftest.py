@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from governance.app import create_app
+from governance.core.settings import Settings
 from tests.conftest import Database, base_settings
 
 
@@ -26,11 +28,18 @@ def _as_peer(app: Litestar, peer: str) -> Litestar:
 
 
 @pytest.fixture
-def client_via(db: Database) -> Iterator[Callable[..., TestClient]]:
+def settings(db: Database, tmp_path: Path) -> Settings:
+    """The test settings, with a spool of this test's own."""
+    return base_settings(db.url, spool_dir=str(tmp_path / "spool"))
+
+
+@pytest.fixture
+def client_via(db: Database, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     """`client_via("10.0.0.7", trusted_proxies=("10.0.0.0/8",))`: a client arriving from that address."""
     clients: list[TestClient] = []
 
     def make(peer: str, **overrides: Any) -> TestClient:
+        overrides.setdefault("spool_dir", str(tmp_path / f"spool-{len(clients)}"))
         app = _as_peer(create_app(base_settings(db.url, **overrides)), peer)
         client = TestClient(app, base_url="http://testserver.local")
         clients.append(client.__enter__())

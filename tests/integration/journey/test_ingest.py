@@ -28,7 +28,7 @@ def test_a_batch_is_stored_without_auth_and_with_its_first_touch(client, db):
     response = client.post("/journey/events", json=body)
     assert response.status_code == 202, response.text
     assert response.json() == {"accepted": 3}
-    events = stored_events(db)
+    events = stored_events(db, client)
     assert [(e.event_type, e.path, e.from_path, e.step) for e in events] == [
         ("page_view", "/", None, None),
         ("transition", "/pricing", "/", None),
@@ -36,7 +36,7 @@ def test_a_batch_is_stored_without_auth_and_with_its_first_touch(client, db):
     ]
     assert {(e.visitor_id, e.session_id) for e in events} == {(body["visitor_id"], body["session_id"])}
     assert events[0].occurred_at < events[1].occurred_at
-    [session] = stored_sessions(db)
+    [session] = stored_sessions(db, client)
     assert (session.session_id, session.landing_path, session.exit_path, session.page_views) == (
         body["session_id"],
         "/",
@@ -63,10 +63,10 @@ def test_later_batches_of_a_session_move_its_exit_page_and_keep_its_first_touch(
     steps_only = batch({"type": "step", "url": "/docs", "step": "docs_read"}, visitor_id=visitor, session_id=session_id)
     for body in (first, later, steps_only):
         assert client.post("/journey/events", json=body).status_code == 202
-    [session] = stored_sessions(db)
+    [session] = stored_sessions(db, client)
     assert (session.landing_path, session.exit_path, session.page_views, session.ft_source) == ("/", "/docs", 2, "nl")
     assert session.started_at < session.ended_at
-    assert len(stored_events(db)) == 3
+    assert len(stored_events(db, client)) == 3
 
 
 def test_the_snippets_text_plain_beacon_is_accepted(client, db):
@@ -74,7 +74,7 @@ def test_the_snippets_text_plain_beacon_is_accepted(client, db):
         "/journey/events", content=json.dumps(batch()), headers={"Content-Type": "text/plain;charset=UTF-8"}
     )
     assert response.status_code == 202
-    assert len(stored_events(db)) == 1
+    assert len(stored_events(db, client)) == 1
 
 
 def test_query_parameters_other_than_utm_are_never_stored(client, db):
@@ -86,7 +86,7 @@ def test_query_parameters_other_than_utm_are_never_stored(client, db):
         ),
     )
     assert response.status_code == 202
-    first, second = stored_events(db)
+    first, second = stored_events(db, client)
     assert (first.path, first.query) == ("/reset", "utm_medium=email")
     assert (second.path, second.query, second.from_path) == ("/done", None, "/reset")
     stored_text = " ".join(f"{e.path} {e.query} {e.from_path}" for e in (first, second))
@@ -113,14 +113,14 @@ def test_a_bad_batch_is_refused_whole_naming_the_problem(client, db, body, named
     response = client.post("/journey/events", json=body)
     assert response.status_code in (400, 422)  # 400: the shape is wrong; 422: a rule between fields is broken
     assert named in [error["field"] for error in response.json()["errors"]]
-    assert stored_events(db) == [] and stored_sessions(db) == []
+    assert stored_events(db, client) == [] and stored_sessions(db, client) == []
 
 
 def test_an_oversized_body_is_refused(client, db):
     body = batch(*[{"type": "page_view", "url": "/" + "a" * 2000}] * 40)
     response = client.post("/journey/events", json=body)
     assert response.status_code == 413
-    assert stored_events(db) == []
+    assert stored_events(db, client) == []
 
 
 @pytest.mark.parametrize("header", [{"DNT": "1"}, {"Sec-GPC": "1"}])
@@ -128,33 +128,35 @@ def test_do_not_track_and_gpc_requests_store_nothing(client, db, header):
     response = client.post("/journey/events", json=batch(), headers=header)
     assert response.status_code == 202
     assert response.json() == {"accepted": 0}
-    assert stored_events(db) == []
+    assert stored_events(db, client) == []
 
 
 def test_geo_headers_are_stored_when_a_trusted_proxy_sends_them(client_via, db):
     client = client_via("10.1.2.3", trusted_proxies=TRUSTED)
     assert client.post("/journey/events", json=batch(), headers=GEO).status_code == 202
-    [session] = stored_sessions(db)
+    [session] = stored_sessions(db, client)
     assert (session.country, session.region) == ("IN", "MH")
 
 
 def test_geo_headers_from_an_untrusted_peer_are_ignored(client_via, db):
     client = client_via("203.0.113.9", trusted_proxies=TRUSTED)
     assert client.post("/journey/events", json=batch(), headers=GEO).status_code == 202
-    [session] = stored_sessions(db)
+    [session] = stored_sessions(db, client)
     assert (session.country, session.region) == (None, None)
 
 
 def test_without_trusted_proxies_no_geo_is_ever_read(client, db):
     assert client.post("/journey/events", json=batch(), headers=GEO).status_code == 202
-    assert stored_sessions(db)[0].country is None
+    assert stored_sessions(db, client)[0].country is None
 
 
 def test_the_ip_address_is_stored_nowhere(client_via, db):
     client = client_via("10.1.2.3", trusted_proxies=TRUSTED)
-    client.post("/journey/events", json=batch(), headers={**GEO, "X-Forwarded-For": "198.51.100.77"})
-    rows = [*stored_events(db), *stored_sessions(db)]
-    values = [str(getattr(row, column.key)) for row in rows for column in row.__table__.columns]
+    response = client.post("/journey/events", json=batch(), headers={**GEO, "X-Forwarded-For": "198.51.100.77"})
+    events, sessions = stored_events(db, client), stored_sessions(db, client)
+    values = [str(getattr(row, column.key)) for row in (*events, *sessions) for column in row.__table__.columns]
+    assert response.status_code == 202 and len(events) == 1 and len(sessions) == 1
+    assert sessions[0].country == "IN"  # the trusted proxy's headers were read: the request was seen in full
     assert not any("10.1.2.3" in value or "198.51.100.77" in value for value in values)
 
 
@@ -162,7 +164,7 @@ def test_ingest_is_rate_limited_per_client(client_via, db):
     client = client_via("203.0.113.9", journey_batches_per_minute=2)
     statuses = [client.post("/journey/events", json=batch()).status_code for _ in range(3)]
     assert statuses == [202, 202, 429]
-    assert len(stored_events(db)) == 2
+    assert len(stored_events(db, client)) == 2
 
 
 def test_clients_behind_a_trusted_proxy_are_limited_one_by_one(client_via, db):
@@ -177,7 +179,7 @@ def test_the_same_visitor_may_send_many_sessions(client, db):
     visitor = new_id()
     for _ in range(2):
         assert client.post("/journey/events", json=batch(visitor_id=visitor)).status_code == 202
-    assert len({s.session_id for s in stored_sessions(db)}) == 2
+    assert len({s.session_id for s in stored_sessions(db, client)}) == 2
 
 
 def test_a_late_batch_of_earlier_pages_becomes_the_landing_page(client, db):
@@ -186,5 +188,51 @@ def test_a_late_batch_of_earlier_pages_becomes_the_landing_page(client, db):
     earlier = batch({"type": "page_view", "url": "/", "age_ms": 60_000}, visitor_id=visitor, session_id=session_id)
     for body in (recent, earlier):
         assert client.post("/journey/events", json=body).status_code == 202
-    [session] = stored_sessions(db)
+    [session] = stored_sessions(db, client)
     assert (session.landing_path, session.exit_path, session.page_views) == ("/", "/pricing", 2)
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ({"type": "page_view", "url": "http://["}, "events[0].url"),
+        ({"type": "page_view", "url": "https://[not-an-address]/pricing"}, "events[0].url"),
+        ({"type": "transition", "url": "/", "from_url": "http://[::1"}, "events[0].from_url"),
+        ({"type": "page_view", "url": "/a\u0000b"}, "events[0].url"),
+    ],
+)
+def test_a_url_that_does_not_parse_is_a_4xx_naming_it(client, db, event, named):
+    good = client.post("/journey/events", json=batch())  # the same client, a well-formed batch: stored
+
+    response = client.post("/journey/events", json=batch(event))
+
+    assert response.status_code in (400, 422), response.text
+    assert named in [error["field"] for error in response.json()["errors"]]
+    assert good.status_code == 202 and len(stored_events(db, client)) == 1
+
+
+@pytest.mark.parametrize("length", [101, 150, 200])
+def test_utm_values_longer_than_their_column_are_refused_naming_the_field(client, db, length):
+    response = client.post("/journey/events", json=batch(first_touch={"utm_campaign": "c" * length}))
+
+    assert response.status_code == 400
+    assert "first_touch.utm_campaign" in [error["field"] for error in response.json()["errors"]]
+    assert stored_sessions(db, client) == []
+
+
+def test_the_longest_values_the_edge_accepts_fit_every_column(client, db):
+    """On PostgreSQL a value longer than its column is an error: what the edge lets through must fit."""
+    utm = {f"utm_{key}": "€" * 100 for key in ("source", "medium", "campaign", "term", "content")}
+    url = "https://mailssetu.in/" + "p" * 1400 + "?" + "&".join(f"{key}={'😀' * 100}" for key in utm)
+    body = batch(
+        {"type": "transition", "url": url, "from_url": url},
+        first_touch={"referrer": "https://" + "r" * 250 + ".example/x", **utm},
+    )
+
+    response = client.post("/journey/events", json=body)
+
+    assert response.status_code == 202, response.text
+    [event] = stored_events(db, client)
+    [session] = stored_sessions(db, client)
+    assert len(event.path) == 512 and len(event.query) <= 512 and event.from_path == event.path
+    assert session.ft_campaign == "€" * 100 and len(session.ft_referrer) <= 255

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tracking.plugin import WRITER_STATE_KEY
+from tests.conftest import base_settings
+from tracking.plugin import SPOOL_STATE_KEY
 from tracking.tokens import TokenSigner
 
 DOMAIN = "news.acme.example"
@@ -25,8 +27,19 @@ def tokens_in(body: str, kind: str) -> list[str]:
 
 
 def flush(client: TestClient) -> None:
-    """Wait until the recorder has written every queued hit."""
-    client.blocking_portal.call(client.app.state[WRITER_STATE_KEY].flush)
+    """Wait (up to 30 s) until every answered hit is in the database."""
+
+    async def loaded() -> None:
+        async with asyncio.timeout(30):
+            await client.app.state[SPOOL_STATE_KEY].flush()
+
+    client.blocking_portal.call(loaded)
+
+
+@pytest.fixture
+def settings(db, tmp_path):
+    """The test settings, with a spool of this test's own."""
+    return base_settings(db.url, spool_dir=str(tmp_path / "spool"))
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ def test_a_member_registers_a_domain_and_tracking_starts_off(client, login_as):
         "track_text_links": False,
         "excluded_link_hosts": [],
     }
-    assert [d["domain"] for d in client.get("/api/domains").json()] == [DOMAIN]
+    assert [d["domain"] for d in client.get("/api/domains").json()["items"]] == [DOMAIN]
 
 
 def test_a_domain_taken_by_another_account_is_a_conflict_that_reveals_no_owner(client, db):

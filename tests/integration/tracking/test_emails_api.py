@@ -76,14 +76,14 @@ def test_suppressions_are_hashed_listed_without_addresses_and_removable(client, 
     created = client.post("/api/suppressions", json={"recipient": "Someone@Bank.Example"}, headers=bearer(api_key))
     client.post("/api/suppressions", json={"recipient": "bank.example"}, headers=bearer(api_key))
 
-    listed = client.get("/api/suppressions", headers=bearer(api_key)).json()
+    listed = client.get("/api/suppressions", headers=bearer(api_key)).json()["items"]
     keys = db.run(lambda s: s.scalars(select(RecipientSuppression.recipient_key)))
     removed = client.delete(f"/api/suppressions/{created.json()['id']}", headers=bearer(api_key))
 
     assert created.status_code == 201 and [s["kind"] for s in listed] == ["address", "domain"]
     assert all("bank" not in key for key in keys)
     assert removed.status_code == 200
-    assert len(client.get("/api/suppressions", headers=bearer(api_key)).json()) == 1
+    assert client.get("/api/suppressions", headers=bearer(api_key)).json()["total"] == 1
 
 
 def test_emails_of_other_accounts_are_not_found(client, db, domain, send):

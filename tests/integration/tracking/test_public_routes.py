@@ -183,6 +183,6 @@ def test_events_are_readable_by_the_account(client, api_key, sent):
     client.get(f"/t/o/{sent['open']}.gif", headers={"User-Agent": "Mozilla/5.0 (via ggpht.com GoogleImageProxy)"})
     flush(client)
 
-    events = client.get(f"/api/emails/{sent['id']}/events", headers=bearer(api_key)).json()
+    events = client.get(f"/api/emails/{sent['id']}/events", headers=bearer(api_key)).json()["items"]
 
     assert [(e["kind"], e["client_class"]) for e in events] == [("open", "gmail_proxy")]

@@ -6,7 +6,7 @@ import pytest
 from governance.core.errors import BadRequest, Invalid
 from governance.core.params import Period, provide_period
 from tracking.journey.schemas import EventBatch
-from tracking.journey.service import event_rows, parse_steps, report_range, session_row
+from tracking.journey.service import accept_batch, event_rows, parse_steps, report_range, session_row
 
 VISITOR = "0b6f1a9e-3c2d-4e5f-8a7b-1c2d3e4f5a6b"
 SESSION = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -40,7 +40,7 @@ def test_a_batch_summarises_its_session_with_first_touch_and_geo():
         {"type": "step", "url": "/pricing", "step": "pricing_viewed", "age_ms": 1000},
         first_touch={"referrer": "https://news.example.org/x", "utm_source": "nl", "utm_medium": "email"},
     )
-    summary = session_row(events, event_rows(events, received_at=NOW), country="IN", region=None)
+    summary = session_row(accept_batch(events, received_at=NOW, country="IN", region=None))
     assert summary == {
         "session_id": SESSION, "visitor_id": VISITOR,
         "started_at": NOW - timedelta(seconds=3), "ended_at": NOW - timedelta(seconds=1),

@@ -1,6 +1,9 @@
+import random
+from urllib.parse import urlencode
+
 import pytest
 
-from tracking.journey.urls import BadUrl, reduce_url, referrer_host
+from tracking.journey.urls import ALLOWED_QUERY_KEYS, BadUrl, reduce_url, referrer_host
 
 
 def test_only_the_path_and_utm_keys_of_a_url_are_kept():
@@ -37,7 +40,39 @@ def test_path_segments_that_look_like_emails_or_tokens_are_masked(url, expected)
 
 def test_long_query_values_are_cut():
     _, query = reduce_url("/?utm_campaign=" + "x" * 500)
-    assert query == "utm_campaign=" + "x" * 100
+    assert query == "utm_campaign=" + "x" * 90
+
+
+def test_five_long_values_of_multibyte_characters_still_fit_the_query_column():
+    values = {key: char * 200 for key, char in zip(ALLOWED_QUERY_KEYS, "€😀aé\x00", strict=True)}
+    _, query = reduce_url("/?" + urlencode(values))
+    assert len(query) <= 512  # the column; PostgreSQL refuses more
+    assert [part.split("=")[0] for part in query.split("&")] == list(ALLOWED_QUERY_KEYS)
+    assert query.startswith("utm_source=%E2%82%AC%E2%82%AC")  # cut on a character, never inside one
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1", "https://[not-an-address]/x", "//[", "http://a]b[/"])
+def test_urls_that_do_not_parse_are_bad_urls_not_crashes(url):
+    with pytest.raises(BadUrl):
+        reduce_url(url)
+    with pytest.raises(BadUrl):
+        referrer_host(url)
+
+
+def test_no_url_makes_the_reduction_fail_other_than_with_bad_url():
+    """Bounded fuzz over the characters URL parsers trip on: BadUrl or a reduced URL, nothing else."""
+    pieces = [*"htps:/[]@?#&=%.:-_~ aZ09", "%zz", "%e2%82", "::1", "[::1]", ":99999", "utm_source=", "é", "\\"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+        for candidate in (text, "http://" + text, "/" + text):
+            for reduce in (reduce_url, referrer_host):
+                try:
+                    result = reduce(candidate)
+                except BadUrl:
+                    continue
+                path = result[0] if isinstance(result, tuple) else result
+                assert path is None or len(path) <= 512
 
 
 @pytest.mark.parametrize(

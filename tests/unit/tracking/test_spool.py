@@ -1,0 +1,348 @@
+"""The spool: durable before the answer, loaded behind it, replayed after a crash, stored once."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tracking import spool as spool_module
+from tracking.spool import HEADER, Spool, spool_directory
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Item(NamedTuple):
+    item_id: uuid.UUID
+    n: int
+
+
+class Refused(Exception):
+    """What a database says about one bad row."""
+
+
+class Store:
+    """A stand-in database: keeps items by id (a replay stores nothing twice), can be taken down."""
+
+    def __init__(self, refuse: set[int] = frozenset()) -> None:
+        self.rows: dict[uuid.UUID, int] = {}
+        self.offered = 0
+        self.up = True
+        self.refuse = refuse
+
+    async def load(self, items: list[Item]) -> int:
+        if not self.up:
+            raise ConnectionRefusedError("the database is down")
+        if any(item.n in self.refuse for item in items):
+            raise Refused("value too long")
+        self.offered += len(items)
+        for item in items:
+            self.rows.setdefault(item.item_id, item.n)
+        return len(items)
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(spool_module, "RETRY_DELAYS", (0.01, 0.05))
+
+
+def make(directory: Path, store: Store, **options) -> Spool[Item]:
+    return Spool("test", directory, Item, store.load, poison=(Refused,), **options)
+
+
+def items(count: int, start: int = 0) -> list[Item]:
+    return [Item(uuid.uuid4(), n) for n in range(start, start + count)]
+
+
+def spool_files(directory: Path) -> list[str]:
+    return sorted(p.name.split(".", 1)[1] for p in directory.iterdir())
+
+
+def test_each_caller_returns_once_its_group_is_on_disk_and_many_callers_share_one_fsync(tmp_path):
+    store = Store()
+
+    async def run() -> tuple[list[bool], int, bytes]:
+        spool = make(tmp_path, store)
+        await spool.start()
+        store.up = False  # nothing reaches the database: what is on disk is the spool's doing
+        answered = await asyncio.gather(*(spool.put(item) for item in items(500)))
+        [segment] = tmp_path.glob("*.spool")
+        on_disk = segment.read_bytes()
+        store.up = True
+        async with asyncio.timeout(30):
+            await spool.flush()
+        groups = spool.groups
+        await spool.stop()
+        return answered, groups, on_disk
+
+    answered, groups, on_disk = asyncio.run(run())
+
+    assert answered == [True] * 500
+    assert 1 <= groups <= 5  # 500 callers, a handful of writes
+    length, _ = HEADER.unpack(on_disk[: HEADER.size])
+    assert len(on_disk) >= HEADER.size + length  # the first group was whole on disk before anyone returned
+    assert sorted(store.rows.values()) == list(range(500))
+    assert spool_files(tmp_path) == []  # loaded: the segment and the lock file are gone
+
+
+def test_the_database_being_down_never_holds_up_a_caller_and_nothing_is_lost_when_it_returns(tmp_path):
+    store = Store()
+    store.up = False
+
+    async def run() -> tuple[float, int]:
+        spool = make(tmp_path, store)
+        await spool.start()
+        started = time.monotonic()
+        for batch in range(5):
+            assert all(await asyncio.gather(*(spool.put(item) for item in items(100, 100 * batch))))
+        waited = time.monotonic() - started
+        await asyncio.sleep(0.3)  # the loader is retrying meanwhile
+        rows_while_down = len(store.rows)
+        store.up = True
+        async with asyncio.timeout(30):
+            await spool.flush()
+        await spool.stop()
+        return waited, rows_while_down
+
+    waited, rows_while_down = asyncio.run(run())
+
+    assert waited < 5 and rows_while_down == 0
+    assert sorted(store.rows.values()) == list(range(500))
+
+
+def test_what_a_stop_could_not_load_is_replayed_by_the_next_worker_once(tmp_path):
+    store = Store()
+
+    async def first_worker() -> None:
+        spool = make(tmp_path, store, drain_timeout=0.5)
+        await spool.start()
+        await asyncio.gather(*(spool.put(item) for item in items(50)))
+        async with asyncio.timeout(30):
+            await spool.flush()
+        store.up = False
+        await asyncio.gather(*(spool.put(item) for item in items(70, 50)))
+        await spool.stop()  # the database is down: 70 stay on disk, unlocked
+
+    async def next_worker() -> None:
+        spool = make(tmp_path, store)
+        await spool.start()  # finds the dead worker's lock unheld and replays its segment
+        async with asyncio.timeout(30):
+            await spool.flush()
+        await spool.stop()
+
+    asyncio.run(first_worker())
+    left_behind = spool_files(tmp_path)
+    store.up = True
+    asyncio.run(next_worker())
+
+    assert left_behind == ["00000001.spool", "lock"]
+    assert sorted(store.rows.values()) == list(range(120))
+    assert spool_files(tmp_path) == []
+
+
+CHILD = """
+import asyncio, sys, uuid
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.unit.tracking.test_spool import Item
+from tracking.spool import Spool
+
+async def never(items):
+    await asyncio.sleep(3600)  # the database never answers: everything stays in the spool
+
+async def main():
+    spool = Spool("child", Path({directory!r}), Item, never)
+    await spool.start()
+    async def caller(first):  # 64 callers at a time, like a loaded server
+        for n in range(first, 100_000, 64):
+            if await spool.put(Item(uuid.uuid4(), n)):
+                print(n, flush=True)
+    await asyncio.gather(*(caller(first) for first in range(64)))
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_with_sigkill_loses_none_of_what_it_answered(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT), directory=str(tmp_path))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    answered = []
+    for line in child.stdout:  # bounded: the child answers 100,000 items at most
+        answered.append(int(line))
+        if len(answered) == 2_000:
+            break
+    os.kill(child.pid, signal.SIGKILL)  # mid-load, between any two writes
+    child.wait(timeout=30)
+    answered += [int(line) for line in child.stdout.read().split()]  # answers already printed
+    store = Store()
+
+    async def adopt() -> None:
+        spool = make(tmp_path, store)
+        await spool.start()
+        async with asyncio.timeout(60):
+            await spool.flush()
+        await spool.stop()
+
+    asyncio.run(adopt())
+
+    assert len(answered) >= 2_000
+    assert set(answered) <= set(store.rows.values())  # every answered item made it
+    assert len(store.rows) == len(set(store.rows.values()))  # and none twice
+    assert not list(tmp_path.glob("*.spool"))
+
+
+def dead_worker_segment(directory: Path, records: list[bytes]) -> Path:
+    """What a dead worker leaves: an unheld lock file and a segment of raw records."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "123-dead.lock").touch()
+    segment = directory / "123-dead.00000001.spool"
+    segment.write_bytes(b"".join(records))
+    return segment
+
+
+def record(batch: list[Item]) -> bytes:
+    import zlib
+
+    import msgspec
+
+    payload = msgspec.msgpack.Encoder(uuid_format="bytes").encode(batch)
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def replay(directory: Path, store: Store) -> Spool[Item]:
+    async def run() -> Spool[Item]:
+        spool = make(directory, store)
+        await spool.start()
+        async with asyncio.timeout(30):
+            await spool.flush()
+        await spool.stop()
+        return spool
+
+    return asyncio.run(run())
+
+
+def test_a_torn_last_record_is_ignored_and_the_records_before_it_are_loaded(tmp_path):
+    whole, torn = record(items(3)), record(items(2, 3))
+    dead_worker_segment(tmp_path, [whole, torn[: len(torn) - 5]])
+    store = Store()
+
+    replay(tmp_path, store)
+
+    assert sorted(store.rows.values()) == [0, 1, 2]
+    assert spool_files(tmp_path) == []
+
+
+def test_a_damaged_record_is_set_aside_after_loading_what_came_before(tmp_path):
+    good, bad, after = record(items(2)), bytearray(record(items(2, 2))), record(items(2, 4))
+    bad[-1] ^= 0xFF  # a flipped bit inside a record that is not the last
+    dead_worker_segment(tmp_path, [good, bytes(bad), after])
+    store = Store()
+
+    replay(tmp_path, store)
+
+    assert sorted(store.rows.values()) == [0, 1]
+    assert spool_files(tmp_path) == ["00000001.damaged"]  # kept for a person to look at, never replayed
+
+
+def test_an_item_the_database_refuses_is_set_aside_and_the_others_are_loaded(tmp_path):
+    dead_worker_segment(tmp_path, [record(items(40))])
+    store = Store(refuse={17})
+
+    spool = replay(tmp_path, store)
+
+    assert sorted(store.rows.values()) == [n for n in range(40) if n != 17]
+    assert spool.rejected == 1
+
+
+def test_a_live_workers_spool_is_never_replayed_by_another(tmp_path):
+    store = Store()
+    store.up = False
+
+    async def run() -> tuple[int, int]:
+        alive, other = make(tmp_path, store, drain_timeout=0.1), make(tmp_path, Store())
+        await alive.start()
+        await other.start()
+        await asyncio.gather(*(alive.put(item) for item in items(10)))
+        async with asyncio.timeout(10):
+            await other.replay_dead_workers()
+            taken_while_alive = other.loaded
+            await alive.stop()  # the database is down: it leaves its 10 items, unlocked
+            await other.replay_dead_workers()
+        await other.stop()
+        return taken_while_alive, other.loaded
+
+    taken_while_alive, replayed = asyncio.run(run())
+
+    assert taken_while_alive == 0 and replayed == 10
+
+
+def test_a_stalled_disk_does_not_hold_a_caller_past_the_bound_and_the_item_is_still_written(tmp_path, monkeypatch):
+    store = Store()
+    sync = Spool._sync
+
+    def stalled(self, fd, directory_too):
+        time.sleep(0.5)
+        sync(self, fd, directory_too)
+
+    monkeypatch.setattr(Spool, "_sync", stalled)
+
+    async def run() -> tuple[bool, float]:
+        spool = make(tmp_path, store, answer_within=0.1)
+        await spool.start()
+        started = time.monotonic()
+        confirmed = await spool.put(Item(uuid.uuid4(), 1))
+        waited = time.monotonic() - started
+        async with asyncio.timeout(30):
+            await spool.flush()
+        await spool.stop()
+        return confirmed, waited
+
+    confirmed, waited = asyncio.run(run())
+
+    assert confirmed is False and waited < 0.4
+    assert list(store.rows.values()) == [1]
+
+
+def test_segments_rotate_and_each_goes_once_loaded(tmp_path):
+    store = Store()
+
+    async def run() -> list[str]:
+        spool = make(tmp_path, store, segment_bytes=2_000)
+        await spool.start()
+        for n in range(20):
+            await asyncio.gather(*(spool.put(item) for item in items(10, 10 * n)))
+        async with asyncio.timeout(30):
+            await spool.flush()
+        names = spool_files(tmp_path)
+        await spool.stop()
+        return names
+
+    while_running = asyncio.run(run())
+
+    assert sorted(store.rows.values()) == list(range(200))
+    assert while_running[1] == "lock" and while_running[0] not in ("00000001.spool", "lock")  # rotated, old ones gone
+    assert spool_files(tmp_path) == []
+
+
+def test_each_database_has_a_spool_directory_of_its_own(tmp_path):
+    first = spool_directory(tmp_path, "sqlite+aiosqlite:///var/a.db", "hits")
+    second = spool_directory(tmp_path, "sqlite+aiosqlite:///var/b.db", "hits")
+    same_server = spool_directory(tmp_path, "postgresql+asyncpg://app:secret@db:5432/governance", "hits")
+    other_password = spool_directory(tmp_path, "postgresql+asyncpg://app:rotated@db:5432/governance", "hits")
+
+    assert first != second and first.parent.parent == tmp_path and first.name == "hits"
+    assert same_server == other_password  # a rotated password does not orphan a spool
+
+
+@pytest.mark.parametrize("stream", ["tracking-hits", "journey-events"])
+def test_stream_names_are_plain_directory_names(tmp_path, stream):
+    assert spool_directory(tmp_path, "sqlite+aiosqlite:///x.db", stream).name == stream
