@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ from governance.core.db import alchemy_config, create_engine, standalone_session
 from governance.core.settings import Settings
 
 T = TypeVar("T")
+SPOOL_ROOT = Path(tempfile.mkdtemp(prefix="governance-test-spool-"))
 passwords.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))  # tests never pay production's Argon2
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery staple"
@@ -55,6 +57,7 @@ def base_settings(url: str, **overrides: Any) -> Settings:
         "recipient_hash_key": b"test-recipient-hash-key-" + b"r" * 32,
         "scheduler_enabled": False,
         "public_base_url": "http://testserver.local",
+        "spool_dir": str(SPOOL_ROOT),  # hits are spooled before they are answered: not into the checkout's var/
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,7 +1,7 @@
 """tracking: ids for replayed hits and journey events, recipient erasure, Message-ID lookup
 
 Revision ID: 0011_tracking_durable_ids
-Revises: 0006_retention
+Revises: 0010_audit_chain
 
 Hits and journey events are fsynced to a local spool before they are answered and replayed into
 the database from there (tracking/spool.py); each carries an id given when it was answered, and a
@@ -14,7 +14,7 @@ from alembic import op
 import advanced_alchemy.types  # noqa: F401
 
 revision = "0011_tracking_durable_ids"
-down_revision = "0006_retention"
+down_revision = "0010_audit_chain"
 branch_labels = None
 depends_on = None
 
