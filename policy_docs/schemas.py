@@ -57,6 +57,10 @@ class Declaration(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     same_site: Literal["lax", "strict", "none"] | None = None
     domain: Name | None = None
     path: Name | None = None
+    # Declared only for deployments in a mode (`token_in_body`: MS_TOKEN_IN_BODY); the allowlist, guard.js,
+    # the audit and the inventory leave it out elsewhere. UNSET, not None: absent from the canonical JSON,
+    # so the content hash of every version published before this field existed stays the same.
+    requires: Literal["token_in_body"] | msgspec.UnsetType = msgspec.UNSET
 
     def matches(self, kind: DeclarationKind, name: str) -> bool:
         if kind != self.kind:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -73,6 +74,22 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _storage_key(name: str, raw: str) -> str:
+    key = raw.strip()
+    if len(key) > 255 or any(not char.isprintable() for char in key):
+        raise SettingsError(f"{name}: a storage key name of at most 255 printable characters, not {raw!r}")
+    return key
+
+
+def _site_urls(name: str, raw: str) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"{name}: list http(s) page URLs such as https://mailssetu.in/, not {url!r}")
+    return urls
+
+
 def _signing_keys(name: str, raw: str) -> tuple[tuple[str, bytes], ...]:
     """`id:secret,id:secret`, newest first: the first signs, all of them verify."""
     keys = []
@@ -116,6 +133,11 @@ class Settings:
     spool_dir: str = "var/spool"
     # processes rewriting large emails off the event loop (tracking/rewriting.py); 0: one worker thread
     rewrite_processes: int = 2
+    # enforcement: the localStorage key of the token-in-body Bearer token (only with token_in_body);
+    # empty: the name the policy declares. Scheduled live-site audits: site URLs and when.
+    token_in_body_key: str = ""
+    audit_urls: tuple[str, ...] = ()
+    audit_schedule: str = "04:00"
 
     @property
     def is_production(self) -> bool:
@@ -164,7 +186,12 @@ class Settings:
             recipient_hash_key=get("RECIPIENT_HASH_KEY").encode(),
             spool_dir=get("SPOOL_DIR", cls.spool_dir).strip() or cls.spool_dir,
             rewrite_processes=_whole("MS_REWRITE_PROCESSES", get("REWRITE_PROCESSES", "2")),
+            token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
+            audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),
+            audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
         )
+        if settings.token_in_body_key and not settings.token_in_body:
+            log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")
         return settings.with_secrets()
 
     def with_secrets(self) -> Settings:

@@ -14,16 +14,21 @@ import click
 import msgspec
 
 from governance.core.clock import utcnow
-from governance.core.plugin import app_command, run_in_app, settings_of
-from governance.enforcement import audit
+from governance.core.plugin import app_command, database_of, run_in_app, settings_of
+from governance.enforcement import audit, audits
+from governance.enforcement.allowlist import Deployment
 from governance.enforcement.audit import report
 from governance.enforcement.audit.claims import CLAIMS_FILE
 from policy_docs import service as policy_service
 from policy_docs.schemas import PolicySnapshot
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from litestar import Litestar
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from governance.enforcement.models import StoredAudit
 
 
 def _fail(message: str) -> NoReturn:
@@ -39,7 +44,7 @@ def _policy_in_force(app: Litestar) -> audit.AuditedPolicy:
     snapshot = run_in_app(app, load)
     if snapshot is None:
         _fail("no cookie policy is in force in this database (MS_DATABASE_URL); start the app once to seed it")
-    return audit.policy_from_snapshot(snapshot, source="this database")
+    return audit.policy_from_snapshot(Deployment.of(settings_of(app)).snapshot(snapshot), source="this database")
 
 
 def _get(url: str) -> bytes:
@@ -167,6 +172,11 @@ def _write(path: str, data: str | bytes, what: str) -> None:
 @click.option(
     "--har", "har_path", default=None, metavar="FILE", help="Record every request and response as a HAR file."
 )
+@click.option(
+    "--store",
+    is_flag=True,
+    help="Also store the run in this database (GET /api/audits) and fold its findings into drift.",
+)
 def audit_command(
     app: Litestar,
     urls: tuple[str, ...],
@@ -183,12 +193,15 @@ def audit_command(
     claims_path: Path,
     html_path: str | None,
     har_path: str | None,
+    store: bool,
 ) -> None:
     try:
         audit.check_urls(urls)
         claims = audit.load_claims(claims_path)
     except (ValueError, audit.ClaimsError) as exc:
         _fail(str(exc))
+    if store and allowlist_url:
+        _fail("--store keeps runs of this deployment's policy: it cannot be used with --allowlist")
     warnings: list[str] = []
     if allowlist_url:
         policy, require_secure, warnings = _remote_policy(allowlist_url)
@@ -207,18 +220,44 @@ def audit_command(
         chromium_args=chromium_args,
         connect=connect,
     )
-    quiet = fmt == "json"
-    try:
-        run = asyncio.run(
-            audit.run_audit(list(urls), policy, claims=claims, options=options, progress=None if quiet else _progress)
-        )
-    except audit.BrowserMissing as exc:
-        _fail(str(exc))
+    progress = None if fmt == "json" else _progress
+    if store:
+        run = _audit_and_store(app, list(urls), policy, claims, options, progress)
+    else:
+        try:
+            run = asyncio.run(audit.run_audit(list(urls), policy, claims=claims, options=options, progress=progress))
+        except audit.BrowserMissing as exc:
+            _fail(str(exc))
     run.warnings[:0] = warnings
     if html_path:
         _write(html_path, report.as_html(run), "HTML report")
-    click.echo(report.as_json(run) if quiet else report.as_text(run))
+    click.echo(report.as_json(run) if fmt == "json" else report.as_text(run))
     sys.exit(run.exit_code)
+
+
+def _audit_and_store(
+    app: Litestar,
+    urls: list[str],
+    policy: audit.AuditedPolicy,
+    claims: list[audit.Claim],
+    options: audit.AuditOptions,
+    progress: Callable[[str], None] | None,
+) -> audit.AuditRun:
+    async def go() -> tuple[StoredAudit | None, audit.AuditRun | None]:
+        engine = database_of(app).get_engine()
+        try:
+            return await audits.run_and_store(
+                engine, urls, policy, claims=claims, options=options, trigger="cli", actor="cli", progress=progress
+            )
+        finally:
+            await engine.dispose()
+
+    stored, run = asyncio.run(go())
+    assert stored is not None  # only a scheduled slot can be found taken
+    if run is None:
+        _fail(f"{stored.error} (stored as failed audit run {stored.id})")
+    click.echo(f"stored as audit run {stored.id}", err=True)
+    return run
 
 
 def _progress(message: str) -> None:

@@ -1,41 +1,51 @@
-"""Enforcement routes: the allowlist and guard.js for other apps and pages, violation reports and their log."""
+"""Enforcement routes: the allowlist and guard.js for other apps and pages, violation reports and
+their log (with what the intake dropped), stored audit runs, and drift. Thin: rules are in the services."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, get, post
-from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import QueryParameter
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.params import JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from auth.guards import auditors
+from auth.guards import auditors, privacy_staff
 from auth.schemas import AuthRequest
 from governance.core import audit, exports
 from governance.core.errors import BadRequest, NotFound
-from governance.core.params import AppSettings, DbSession, ExportFormat, PageParam, PeriodParam
+from governance.core.params import AppSettings, DbSession, ExportFormat, PageParam, PeriodParam, RowId
 from governance.core.problems import problems
+from governance.core.proxies import forwarded_client, trusted_networks
 from governance.core.responses import CachedDocument, ReadyResponse
 from governance.core.schemas import views
 from governance.core.settings import Settings
-from governance.enforcement import guardjs, service
+from governance.enforcement import audits, drift, guardjs, intake, service
 from governance.enforcement.allowlist import Allowlist
 from governance.enforcement.schemas import (
     VIOLATION_COLUMNS,
+    AuditRunDetail,
+    AuditRunSummary,
+    AuditStatus,
     BrowserReport,
+    DriftDismissal,
+    DriftItemView,
+    DriftSource,
+    DriftStatus,
+    DroppedReportsView,
     ReportKind,
     Source,
     ViolationReport,
     ViolationView,
 )
+from policy_docs.controllers import draft_view
+from policy_docs.schemas import DraftView
 
 MAX_REPORT_BYTES = 4096
 MAX_EXPORT_ROWS = 100_000
-# Per client address, in its own store so its counter is shared with no other route.
-REPORTS_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 120), store="violation_reports_rate_limit")
+DROPS_STATE_KEY = "violation_drops_writer"
 PUBLIC_HEADERS = {"Cache-Control": "public, max-age=60", "X-Content-Type-Options": "nosniff"}
 
 
@@ -108,13 +118,29 @@ class EnforcementController(Controller):
         exclude_from_auth=True,
         status_code=HTTP_204_NO_CONTENT,
         request_max_body_size=MAX_REPORT_BYTES,
-        middleware=[REPORTS_RATE_LIMIT.middleware],
         summary="A browser guard's report (sent with sendBeacon as text/plain; names only, never values)",
-        description="The body is a JSON object sent as `text/plain` (a simple request: no CORS preflight).",
-        responses=problems(413, 429),
+        description=(
+            "The body is a JSON object sent as `text/plain` (a simple request: no CORS preflight). Limits, per "
+            f"minute: {intake.PER_ITEM} reports of one (page origin, kind, name), whoever sends them, then "
+            f"{intake.PER_CLIENT} per client; a refused report is a 429 and is counted "
+            "(`GET /api/violations/dropped`)."
+        ),
+        responses=problems(400, 413, 429),
     )
-    async def report(self, request: Request[Any, Any, Any], db_session: DbSession) -> None:
+    async def report(self, request: Request[Any, Any, Any], db_session: DbSession, settings: AppSettings) -> None:
         sent = _browser_report(await request.body())
+        peer = request.client.host if request.client else None
+        client = forwarded_client(
+            peer, request.headers.get("x-forwarded-for", ""), trusted_networks(settings.trusted_proxies)
+        )
+        await intake.admit(
+            intake.ReportLimits(request.app.stores.get(intake.STORE_NAME)),
+            request.app.state[DROPS_STATE_KEY].put_nowait,
+            client=client or "",
+            page=sent.page,
+            kind=sent.kind,
+            name=sent.name,
+        )
         allowlist = await current_allowlist(request)
         report = ViolationReport(
             source="browser",
@@ -174,3 +200,121 @@ class ViolationsController(Controller):
         return exports.export_response(
             "csv", VIOLATION_COLUMNS, [msgspec.structs.asdict(v) for v in found], "violations"
         )
+
+    @get(
+        "/dropped",
+        summary="Browser reports the intake refused, counted per hour",
+        description=(
+            "Rule `item`: one page origin repeated one report past its limit (its origin, kind and name are "
+            "given); rule `client`: one client sent more than its limit (only the count is kept). A period "
+            "keeps the hours that start in it."
+        ),
+    )
+    async def dropped(
+        self, db_session: DbSession, page: PageParam, period: PeriodParam
+    ) -> OffsetPagination[DroppedReportsView]:
+        rows, total = await service.page_of_dropped(db_session, page, period)
+        return OffsetPagination(
+            items=views(DroppedReportsView, rows), limit=page.limit, offset=page.offset, total=total
+        )
+
+
+class AuditsController(Controller):
+    path = "/api/audits"
+    tags = ["enforcement: live-site audits"]
+    guards = [auditors]
+
+    @get(
+        "/",
+        summary="Stored live-site audit runs, newest first",
+        description=(
+            "Scheduled runs (MS_AUDIT_URLS) and CLI runs stored with `--store`. Each says how it went (`running`, "
+            "`finished`, `failed` with its error), what it found, and how many of the policy's claims held, broke, "
+            "could not be observed, or are not machine-checkable yet (`manual`). A period keeps the runs started in it."
+        ),
+    )
+    async def list_runs(
+        self,
+        db_session: DbSession,
+        page: PageParam,
+        period: PeriodParam,
+        status: Annotated[AuditStatus | None, QueryParameter(description="running, finished or failed")] = None,
+    ) -> OffsetPagination[AuditRunSummary]:
+        runs, total = await audits.page_of_runs(db_session, page, period, status)
+        return OffsetPagination(items=runs, limit=page.limit, offset=page.offset, total=total)
+
+    @get(
+        "/{run_id:int}",
+        summary="One stored audit run: pages, findings, and its claims by status",
+        description="`claims` groups the policy's claims: `held`, `broken`, `not_observed`, `manual` (not machine-checkable yet).",
+        responses=problems(404),
+    )
+    async def get_run(self, db_session: DbSession, run_id: RowId) -> AuditRunDetail:
+        return await audits.one_run(db_session, run_id)
+
+
+class DriftController(Controller):
+    path = "/api/drift"
+    tags = ["enforcement: drift"]
+    guards = [auditors]
+
+    @get(
+        "/",
+        summary="Every undeclared or mis-declared item seen, whatever saw it",
+        description=(
+            "One item per (kind, name), from the Set-Cookie guard (`server`), cookies arriving with requests "
+            "(`request`), browser reports (`browser`) and stored audits (`audit`), most recently seen first. "
+            "`status` defaults to `open`: a dismissed item is open again once it is seen after its dismissal. "
+            "A period keeps the items seen during it."
+        ),
+    )
+    async def list_drift(
+        self,
+        db_session: DbSession,
+        page: PageParam,
+        period: PeriodParam,
+        status: Annotated[
+            Literal["open", "dismissed", "all"], QueryParameter(description="open (default), dismissed or all")
+        ] = "open",
+        kind: Annotated[str | None, QueryParameter(max_length=32, description="cookie, local_storage, ...")] = None,
+        source: Annotated[DriftSource | None, QueryParameter(description="Who saw it")] = None,
+        name: Annotated[str | None, QueryParameter(max_length=255, description="The item's name")] = None,
+    ) -> OffsetPagination[DriftItemView]:
+        chosen: DriftStatus | None = None if status == "all" else status
+        items, total = await drift.page_of_drift(
+            db_session, page, period, kind=kind, source=source, status=chosen, name=name
+        )
+        return OffsetPagination(items=items, limit=page.limit, offset=page.offset, total=total)
+
+    @get("/{item_id:int}", summary="One drift item", responses=problems(404))
+    async def get_item(self, db_session: DbSession, item_id: RowId) -> DriftItemView:
+        return await drift.item(db_session, item_id)
+
+    @post(
+        "/{item_id:int}/dismiss",
+        guards=[privacy_staff],
+        status_code=HTTP_200_OK,
+        summary="Dismiss an item, with a reason (audited)",
+        description="It leaves open drift until it is seen again after now. An item already dismissed is a 409.",
+        responses=problems(404, 409, 422),
+    )
+    async def dismiss(
+        self, request: AuthRequest, db_session: DbSession, item_id: RowId, data: JSONBody[DriftDismissal]
+    ) -> DriftItemView:
+        return await drift.dismiss(db_session, item_id, reason=data.reason, actor=request.user.label)
+
+    @post(
+        "/{item_id:int}/draft",
+        guards=[privacy_staff],
+        status_code=HTTP_201_CREATED,
+        summary="Start a policy draft that declares the item as it was observed (audited)",
+        description=(
+            "A draft from the latest published version with the item declared (or, when mis-declared, its "
+            "declaration changed) from what was observed: kind, name, cookie attributes and lifetime. The purpose "
+            "is left for staff to write: the draft's `problems` list what is missing before it can be published. "
+            "Items that are not cookies or storage keys (IndexedDB, caches, service workers) are a 422."
+        ),
+        responses=problems(404, 422),
+    )
+    async def draft(self, request: AuthRequest, db_session: DbSession, item_id: RowId) -> DraftView:
+        return draft_view(await drift.draft_declaring(db_session, item_id, actor=request.user.label))

@@ -1,4 +1,4 @@
-"""Wires enforcement into the app: routes, the Set-Cookie guard as a `before_send` hook, its writer.
+"""Wires enforcement into the app: routes, the cookie guard as a `before_send` hook, its writers.
 
 `before_send` is Litestar's own hook on the outermost `send`: it sees every response message,
 including those from exception handlers and middleware, so no wrapping of `asgi_handler` is needed.
@@ -11,11 +11,17 @@ from typing import TYPE_CHECKING
 from governance.core.plugin import DomainPlugin
 from governance.core.writer import BatchWriter
 from governance.enforcement import service
-from governance.enforcement.allowlist import policy_source
+from governance.enforcement.allowlist import Deployment, policy_source
 from governance.enforcement.cli import audit_command
-from governance.enforcement.controllers import EnforcementController, ViolationsController
+from governance.enforcement.controllers import (
+    DROPS_STATE_KEY,
+    AuditsController,
+    DriftController,
+    EnforcementController,
+    ViolationsController,
+)
 from governance.enforcement.guard import CookieGuard
-from governance.enforcement.schemas import ViolationReport
+from governance.enforcement.schemas import DroppedReport, ViolationReport
 
 if TYPE_CHECKING:
     from click import Group
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
 
 GUARD_STATE_KEY = "cookie_guard"
 WRITER_STATE_KEY = "violation_writer"
+HOT_PATHS = ("/t/",)  # email tracking's pixel and redirect: no request-cookie check on them
 
 
 class EnforcementPlugin(DomainPlugin):
@@ -32,19 +39,26 @@ class EnforcementPlugin(DomainPlugin):
         writer = BatchWriter[ViolationReport](
             "violation-writer", self.write_violations, when_full="drop", max_pending=10_000, max_batch=200
         )
+        drops = BatchWriter[DroppedReport](
+            "violation-drops-writer", self.write_dropped, when_full="drop", max_pending=10_000, max_batch=1000
+        )
         guard = CookieGuard(
-            policy_source(state),
+            policy_source(state, Deployment.of(self.settings)),
             mode=self.settings.cookie_guard_mode,
             require_secure=self.settings.cookie_secure,
+            skip_request_paths=HOT_PATHS,
             on_violation=writer.put_nowait,
         )
         state[GUARD_STATE_KEY] = guard
         state[WRITER_STATE_KEY] = writer
-        app_config.route_handlers.extend([EnforcementController, ViolationsController])
+        state[DROPS_STATE_KEY] = drops
+        app_config.route_handlers.extend(
+            [EnforcementController, ViolationsController, AuditsController, DriftController]
+        )
         if guard.mode != "off":
             app_config.before_send.append(guard.before_send)
-        app_config.on_startup.append(writer.start)
-        app_config.on_shutdown.append(writer.stop)
+        app_config.on_startup.extend([writer.start, drops.start])
+        app_config.on_shutdown.extend([writer.stop, drops.stop])
         return app_config
 
     def on_cli_init(self, cli: Group) -> None:
@@ -53,3 +67,7 @@ class EnforcementPlugin(DomainPlugin):
     async def write_violations(self, batch: list[ViolationReport]) -> int:
         async with self.db.get_session() as session, session.begin():
             return await service.record(session, batch)
+
+    async def write_dropped(self, batch: list[DroppedReport]) -> int:
+        async with self.db.get_session() as session, session.begin():
+            return await service.record_dropped(session, batch)

@@ -1,21 +1,36 @@
-"""Enforcement's msgspec structs: violation reports (browser and server) and API views."""
+"""Enforcement's msgspec structs: violation reports (browser, server, request), drift, stored audits, API views.
 
-from __future__ import annotations
+No `from __future__ import annotations` (as in policy_docs.schemas): msgspec would resolve the
+annotations lazily, and under freezegun `datetime` would then be FakeDatetime.
+"""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
+from governance.core.schemas import Input
+from governance.enforcement.audit.model import ClaimResult, Finding, HostSummary, NotSeen, PageResult, Sighting
 from policy_docs.schemas import DeclarationKind
 
-Source = Literal["server", "browser"]
+Source = Literal["server", "browser", "request"]  # Set-Cookie guard, guard.js, Cookie request headers
 Mode = Literal["enforce", "report"]
 # A declared kind, or "api": a browser API the policy promises is not used (guard.js: geolocation).
 ReportKind = Literal[DeclarationKind, "api"]
 BrowserReason = Literal[
     "undeclared", "http_only", "secure", "same_site", "domain", "path", "duration", "promised_absent"
 ]
+
+
+class ObservedCookie(msgspec.Struct, frozen=True, kw_only=True):
+    """A cookie's attributes as a guard or an audit saw them (never its value): what a draft declaring it starts from."""
+
+    http_only: bool | None = None
+    secure: bool | None = None
+    same_site: str | None = None  # lax | strict | none, lower case
+    domain: str | None = None
+    path: str | None = None
+    lifetime_s: int | None = None  # None: a session cookie
 
 
 class ViolationReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +46,7 @@ class ViolationReport(msgspec.Struct, frozen=True, kw_only=True):
     user_agent: str = ""
     policy_version: int | None = None
     occurred_at: datetime | None = None  # set by the recorder when None
+    observed: ObservedCookie | None = None  # server: the Set-Cookie's attributes (kept on the drift item only)
 
 
 class BrowserReport(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
@@ -61,3 +77,111 @@ class ViolationView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 VIOLATION_COLUMNS = tuple(ViolationView.__struct_fields__)
+
+
+# --- dropped reports ------------------------------------------------------------------------------
+
+
+class DroppedReport(msgspec.Struct, frozen=True, kw_only=True):
+    """A browser report refused by a limit of the intake, queued to be counted (never its sender)."""
+
+    rule: Literal["item", "client"]
+    at: datetime
+    page_origin: str = ""  # item rule only: the sender chooses everything a client-rule report says
+    kind: str = ""
+    name: str = ""
+
+
+class DroppedReportsView(msgspec.Struct, frozen=True, kw_only=True):
+    hour: datetime
+    rule: str
+    page_origin: str
+    kind: str
+    name: str
+    count: int
+    last_dropped_at: datetime
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+DriftSource = Literal["server", "request", "browser", "audit"]
+DriftStatus = Literal["open", "dismissed"]
+
+
+class DriftItemView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    kind: str
+    name: str
+    status: DriftStatus  # dismissed until seen again after the dismissal
+    reasons: list[str]
+    sources: list[str]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    count: int
+    pages: list[str]
+    policy_version: int | None  # the version it was last seen under
+    declared_in_force: bool  # a declaration in force matches it (then it is mis-declared, or seen by an old version)
+    declared_by_drafts: list[str]  # ids of drafts that declare it now
+    observed: dict[str, Any] | None  # a cookie's attributes as last seen (never its value)
+    dismissed_at: datetime | None
+    dismissed_by: str | None
+    dismissal_reason: str | None
+
+
+class DriftDismissal(Input, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, description="Why this is not drift")]
+
+
+# --- stored audit runs ----------------------------------------------------------------------------
+
+AuditStatus = Literal["running", "finished", "failed"]
+
+
+class ClaimCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How many of the policy's claims held, broke, could not be observed, or are not machine-checkable yet."""
+
+    held: int = 0
+    broken: int = 0
+    not_observed: int = 0
+    manual: int = 0
+
+
+class ClaimsByStatus(msgspec.Struct, frozen=True, kw_only=True):
+    held: list[ClaimResult] = msgspec.field(default_factory=list)
+    broken: list[ClaimResult] = msgspec.field(default_factory=list)
+    not_observed: list[ClaimResult] = msgspec.field(default_factory=list)  # checkable, but nothing to check it on
+    manual: list[ClaimResult] = msgspec.field(default_factory=list)  # not machine-checkable yet: confirm by review
+
+
+class AuditRunSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    slot: str | None
+    trigger: str
+    actor: str
+    status: AuditStatus
+    started_at: datetime
+    finished_at: datetime | None
+    urls: list[str]
+    policy_version: int | None
+    browser: str
+    pages: int
+    pages_failed: int
+    findings: int
+    drift: bool | None  # None until finished
+    complete: bool | None
+    exit_code: int | None  # as the CLI's: 0 clean, 1 drift, 2 incomplete
+    claims: ClaimCounts
+    error: str | None
+
+
+class AuditRunDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored run in full (empty lists while it runs or when it failed)."""
+
+    summary: AuditRunSummary
+    claims: ClaimsByStatus
+    pages: list[PageResult]  # screenshots are not stored
+    findings: list[Finding]
+    not_seen: list[NotSeen]
+    hosts: list[HostSummary]
+    sightings: list[Sighting]
+    warnings: list[str]

@@ -1,12 +1,15 @@
-"""Violation rules: deduplicated recording, filtered listing, and purges for retention. No HTTP."""
+"""Violation rules: deduplicated recording (and drift), filtered listing, the intake's dropped-report
+counts, and purges for retention. No HTTP."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 from advanced_alchemy.filters import LimitOffset, OrderBy
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -16,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.core import batches
 from governance.core.params import Period
-from governance.enforcement.models import Violation
-from governance.enforcement.schemas import ViolationReport
+from governance.enforcement import drift
+from governance.enforcement.models import DroppedReports, Violation
+from governance.enforcement.schemas import DroppedReport, ViolationReport
 
 
 def page_without_query(url: str) -> str:
@@ -47,13 +51,35 @@ def _dedup_key(report: ViolationReport, at: datetime) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+def drift_sighting(report: ViolationReport, at: datetime) -> drift.DriftSighting:
+    observed = msgspec.to_builtins(report.observed) if report.observed else None
+    if observed is None and report.source == "browser" and report.kind == "cookie":
+        observed = {"http_only": False}  # page code set it: a script cannot set an HttpOnly cookie
+    return drift.DriftSighting(
+        kind=report.kind,
+        name=report.name,
+        reason=report.reason,
+        source=report.source,
+        seen_at=at,
+        page=report.page,
+        policy_version=report.policy_version,
+        observed=observed,
+    )
+
+
 async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> int:
-    """Store reports, folding repeats of the same finding within the hour into one row's count.
-    Returns how many reports were recorded."""
+    """Store reports, folding repeats of the same finding within the hour into one row's count, and
+    fold them into drift. Returns how many reports were recorded."""
     rows: dict[str, dict] = {}
+    sightings = []
     now = datetime.now(UTC)
     for report in reports:
         at = report.occurred_at or now
+        sightings.append(drift_sighting(report, at))
         key = _dedup_key(report, at)
         if key in rows:
             rows[key]["count"] += 1
@@ -66,7 +92,7 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
         }  # fmt: skip
     if not rows:
         return 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = _insert(session)
     for row in rows.values():  # one statement per distinct finding; a batch rarely holds more than a few
         statement = insert(Violation).values(**row)
         await session.execute(
@@ -78,7 +104,59 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
                 },
             )
         )
+    await drift.observe(session, sightings)
     return sum(row["count"] for row in rows.values())
+
+
+# --- reports the intake dropped -------------------------------------------------------------------
+
+
+async def record_dropped(session: AsyncSession, dropped: Iterable[DroppedReport]) -> int:
+    """Count refused reports per hour, rule and (item rule) page origin, kind and name."""
+    counts: dict[str, dict[str, Any]] = {}
+    for report in dropped:
+        hour = report.at.replace(minute=0, second=0, microsecond=0)
+        identity = (hour.isoformat(), report.rule, report.page_origin, report.kind, report.name)
+        key = hashlib.sha256("\x1f".join(identity).encode()).hexdigest()
+        row = counts.setdefault(key, {
+            "dedup_key": key, "hour": hour, "rule": report.rule, "page_origin": report.page_origin[:255],
+            "kind": report.kind[:32], "name": report.name[:255], "count": 0, "last_dropped_at": report.at,
+        })  # fmt: skip
+        row["count"] += 1
+        row["last_dropped_at"] = max(row["last_dropped_at"], report.at)
+    insert = _insert(session)
+    for row in counts.values():
+        statement = insert(DroppedReports).values(**row)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[DroppedReports.dedup_key],
+                set_={
+                    "count": DroppedReports.count + statement.excluded.count,
+                    "last_dropped_at": statement.excluded.last_dropped_at,
+                },
+            )
+        )
+    return sum(row["count"] for row in counts.values())
+
+
+async def page_of_dropped(session: AsyncSession, page: LimitOffset, period: Period) -> tuple[list[DroppedReports], int]:
+    """Dropped-report counts, latest hour first; a period keeps the hours that start in it."""
+    within = []
+    if period.since is not None:
+        within.append(DroppedReports.hour >= period.since.replace(minute=0, second=0, microsecond=0))
+    if period.until is not None:
+        within.append(DroppedReports.hour < period.until)
+    found, total = await DroppedReportsService(session=session).get_many_and_count(
+        page, OrderBy("hour", "desc"), OrderBy("count", "desc"), OrderBy("id", "desc"), *within
+    )
+    return list(found), total
+
+
+class DroppedReportsService(SQLAlchemyAsyncRepositoryService[DroppedReports]):
+    class Repository(SQLAlchemyAsyncRepository[DroppedReports]):
+        model_type = DroppedReports
+
+    repository_type = Repository
 
 
 class ViolationService(SQLAlchemyAsyncRepositoryService[Violation]):
@@ -113,9 +191,14 @@ async def page_of_violations(
 
 
 async def count_before(session: AsyncSession, cutoff: datetime) -> int:
-    return await batches.count_before(session, Violation.occurred_at, cutoff)
+    dropped = await batches.count_before(session, DroppedReports.hour, cutoff)
+    return await batches.count_before(session, Violation.occurred_at, cutoff) + dropped
 
 
 async def purge_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
-    """Delete up to `limit` violations first seen before `cutoff`, oldest first; returns how many."""
-    return await batches.delete_oldest(session, Violation, Violation.occurred_at, cutoff, limit)
+    """Delete up to `limit` violations first seen before `cutoff`, oldest first, then (room left in
+    the batch) dropped-report counts of hours before it; returns how many rows went."""
+    deleted = await batches.delete_oldest(session, Violation, Violation.occurred_at, cutoff, limit)
+    if deleted < limit:
+        deleted += await batches.delete_oldest(session, DroppedReports, DroppedReports.hour, cutoff, limit - deleted)
+    return deleted

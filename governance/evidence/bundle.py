@@ -25,6 +25,7 @@ from governance.core.audit import AuditAction
 from governance.core.clock import utcnow
 from governance.core.errors import FieldError, Invalid, NotFound
 from governance.core.params import Period
+from governance.enforcement.allowlist import Deployment
 from governance.evidence.sections import SECTIONS, BundleFile, Evidence
 from policy_docs import service as policy_service
 
@@ -55,22 +56,29 @@ class Bundle:
     filename: str
 
 
-async def build(session: AsyncSession, actor: str, at: datetime | None = None, since: datetime | None = None) -> Bundle:
+async def build(
+    session: AsyncSession,
+    actor: str,
+    at: datetime | None = None,
+    since: datetime | None = None,
+    deployment: Deployment | None = None,
+) -> Bundle:
     """The bundle for the instant `at` (default: now); the period runs from `since` (default: when the
-    version then in force took effect) to `at`."""
+    version then in force took effect) to `at`. The policy is shown as `deployment` applies it."""
     generated_at = utcnow()
     at = at or generated_at
     if at > generated_at:
         problem = "evidence is of what was in force, not of what may be: give an instant that has passed"
         raise Invalid(problem, errors=[FieldError("at", problem)])
-    snapshot = await policy_service.snapshot_at(session, at)
-    if snapshot is None:
+    published = await policy_service.snapshot_at(session, at)
+    if published is None:
         raise NotFound(f"no version of the cookie policy was in force at {at.isoformat()}")
+    snapshot = (deployment or Deployment()).snapshot(published)
     since = snapshot.effective_from if since is None else since
     if since >= at:
         problem = f"the period must start before {at.isoformat()}"
         raise Invalid(problem, errors=[FieldError("since", problem)])
-    evidence = Evidence(session=session, at=at, period=Period(since, at), snapshot=snapshot)
+    evidence = Evidence(session=session, at=at, period=Period(since, at), published=published, snapshot=snapshot)
     files, by_section = [], {}
     for name, section in SECTIONS:
         found = await section(evidence)

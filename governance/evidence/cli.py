@@ -9,7 +9,8 @@ import click
 from litestar.cli._utils import LitestarGroup  # the group that hands its commands the loaded app
 
 from governance.core.params import parse_instant
-from governance.core.plugin import run_in_app
+from governance.core.plugin import run_in_app, settings_of
+from governance.enforcement.allowlist import Deployment
 from governance.evidence import bundle
 
 if TYPE_CHECKING:
@@ -33,7 +34,11 @@ def evidence_group() -> None: ...
 def export_command(app: Litestar, at: str, since: str | None, output: Path | None) -> None:
     async def build(session: AsyncSession) -> bundle.Bundle:
         return await bundle.build(
-            session, "cli", at=parse_instant(at, "--at"), since=parse_instant(since, "--since") if since else None
+            session,
+            "cli",
+            at=parse_instant(at, "--at"),
+            since=parse_instant(since, "--since") if since else None,
+            deployment=Deployment.of(settings_of(app)),
         )
 
     found = run_in_app(app, build)

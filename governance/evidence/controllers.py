@@ -7,8 +7,9 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from auth.guards import auditors
 from auth.schemas import AuthRequest
-from governance.core.params import AtParam, DbSession, SinceParam, parse_instant
+from governance.core.params import AppSettings, AtParam, DbSession, SinceParam, parse_instant
 from governance.core.problems import problems
+from governance.enforcement.allowlist import Deployment
 from governance.evidence import bundle
 
 ZIP = "application/zip"
@@ -33,13 +34,19 @@ class EvidenceController(Controller):
         },
     )
     async def export(
-        self, request: AuthRequest, db_session: DbSession, at: AtParam = None, since: SinceParam = None
+        self,
+        request: AuthRequest,
+        db_session: DbSession,
+        settings: AppSettings,
+        at: AtParam = None,
+        since: SinceParam = None,
     ) -> Response[bytes]:
         found = await bundle.build(
             db_session,
             request.user.label,
             at=parse_instant(at, "at") if at else None,
             since=parse_instant(since, "since") if since else None,
+            deployment=Deployment.of(settings),
         )
         return Response(
             found.archive,

@@ -1,8 +1,8 @@
 """What an evidence bundle holds, section by section. Each section is an async function of the
 `Evidence` being gathered that returns its files; `SECTIONS` lists them in bundle order.
 
-Adding a section (e.g. the drift of the period, from enforcement's drift service) is one function
-here and one line in SECTIONS; the manifest, SHA256SUMS and README pick it up by themselves.
+Adding a section is one function here and one line in SECTIONS; the manifest, SHA256SUMS and README
+pick it up by themselves.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from governance.audit_log.verify import verify
 from governance.core.exports import to_csv
 from governance.core.params import Period
 from governance.core.schemas import views
+from governance.enforcement import drift
 from governance.enforcement import service as enforcement
-from governance.enforcement.schemas import VIOLATION_COLUMNS, ViolationView
+from governance.enforcement.schemas import VIOLATION_COLUMNS, DriftItemView, ViolationView
 from governance.inventory import service as inventory
 from governance.retention.models import PurgeRun
 from governance.retention.schemas import RUN_COLUMNS, PurgeRunView
@@ -32,6 +33,7 @@ from governance.retention.service import PurgeRunService
 from policy_docs.pages import page_as_in_force
 from policy_docs.schemas import PolicySnapshot
 
+DRIFT_COLUMNS = DriftItemView.__struct_fields__
 MAX_ROWS = 1_000_000  # of one listing; beyond it the manifest says the listing is incomplete
 
 
@@ -49,7 +51,8 @@ class Evidence:
     session: AsyncSession
     at: datetime
     period: Period
-    snapshot: PolicySnapshot
+    published: PolicySnapshot  # the version as published: what its content hash is of
+    snapshot: PolicySnapshot  # as this deployment applies it (token-in-body items only where the mode is on)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,7 +74,7 @@ def _table(base: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]])
 async def policy(evidence: Evidence) -> list[BundleFile]:
     """The version in force: its page, its JSON, and its content exactly as hashed (`sha256sum content.json`
     gives the version's content hash)."""
-    snapshot = evidence.snapshot
+    snapshot = evidence.published
     evidence.summary["policy"] = {
         "document": snapshot.document,
         "number": snapshot.number,
@@ -89,6 +92,17 @@ async def inventory_section(evidence: Evidence) -> list[BundleFile]:
     rows = inventory.rows(evidence.snapshot)
     evidence.summary["inventory"] = {"rows": len(rows)}
     return _table("inventory/inventory", inventory.COLUMNS, rows)
+
+
+async def drift_section(evidence: Evidence) -> list[BundleFile]:
+    """Every undeclared or mis-declared item seen during the period, whatever saw it, dismissed or not."""
+    items = await drift.drift_of_period(evidence.session, evidence.period)
+    evidence.summary["drift"] = {"items": len(items), "open": sum(item.status == "open" for item in items)}
+    rows = [{**msgspec.structs.asdict(i), "observed": json.dumps(i.observed)} for i in items]
+    return [
+        BundleFile("drift/drift.csv", to_csv(DRIFT_COLUMNS, rows).encode()),
+        BundleFile("drift/drift.json", _json(items)),
+    ]
 
 
 async def violations(evidence: Evidence) -> list[BundleFile]:
@@ -141,10 +155,11 @@ async def audit_log_segment(evidence: Evidence) -> list[BundleFile]:
     ]
 
 
-# Bundle order. The drift of the period (enforcement's drift service) becomes one more entry here.
+# Bundle order.
 SECTIONS: list[tuple[str, Section]] = [
     ("policy", policy),
     ("inventory", inventory_section),
+    ("drift", drift_section),
     ("violations", violations),
     ("purge_runs", purge_runs),
     ("audit_log", audit_log_segment),

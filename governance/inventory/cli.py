@@ -12,7 +12,8 @@ from litestar.cli._utils import LitestarGroup  # the group that hands its comman
 from governance.core import exports
 from governance.core.clock import utcnow
 from governance.core.params import parse_instant
-from governance.core.plugin import run_in_app
+from governance.core.plugin import run_in_app, settings_of
+from governance.enforcement.allowlist import Deployment
 from governance.inventory import service
 from policy_docs import service as policy_service
 
@@ -35,6 +36,7 @@ def export_command(app: Litestar, at: str | None, fmt: str, output: str | None) 
     async def export(session: AsyncSession) -> list[dict[str, Any]]:
         instant = parse_instant(at, "--at") if at else utcnow()
         snapshot = service.in_force(await policy_service.snapshot_at(session, instant), instant)
+        snapshot = Deployment.of(settings_of(app)).snapshot(snapshot)
         await service.record_export(session, "cli", snapshot, instant, fmt)
         return service.rows(snapshot)
 

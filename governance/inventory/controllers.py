@@ -10,8 +10,9 @@ from auth.guards import auditors
 from auth.schemas import AuthRequest
 from governance.core import exports
 from governance.core.clock import utcnow
-from governance.core.params import AtParam, DbSession, ExportFormat, parse_instant
+from governance.core.params import AppSettings, AtParam, DbSession, ExportFormat, parse_instant
 from governance.core.problems import problems
+from governance.enforcement.allowlist import Deployment
 from governance.inventory import service
 from governance.inventory.schemas import InventoryRow
 from policy_docs import cache as policy_cache
@@ -25,14 +26,23 @@ class InventoryController(Controller):
     @get(
         "/",
         summary="Declared cookies and storage keys in force at an instant, as JSON or CSV",
-        description="One row per declaration of the version in force at `at` (default: now). Audit-logged.",
+        description=(
+            "One row per declaration of the version in force at `at` (default: now) that applies to this "
+            "deployment (the token-in-body key only when that mode is on). Audit-logged."
+        ),
         responses={**exports.export_spec(list[InventoryRow]), **problems(404)},
     )
     async def export(
-        self, request: AuthRequest, db_session: DbSession, at: AtParam = None, format: ExportFormat = "json"
+        self,
+        request: AuthRequest,
+        db_session: DbSession,
+        settings: AppSettings,
+        at: AtParam = None,
+        format: ExportFormat = "json",
     ) -> Response[Any]:
         instant = parse_instant(at, "at") if at else utcnow()
         snapshot = service.in_force(await policy_cache.at(request.app.state, instant), instant)
+        snapshot = Deployment.of(settings).snapshot(snapshot)  # conditional items only where their mode is on
         await service.record_export(db_session, request.user.label, snapshot, instant, format)
         return exports.export_response(
             format, service.COLUMNS, service.rows(snapshot), service.filename(snapshot, instant)

@@ -12,7 +12,7 @@ import click
 from governance.core.plugin import app_command, database_of, run_async, settings_of
 from governance.retention import service
 from governance.retention.registry import data_classes
-from governance.retention.scheduler import purge_time, run_forever
+from governance.retention.scheduler import audit_schedule, purge_time, run_forever
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -67,6 +67,7 @@ def purge_command(app: Litestar, dry_run: bool, batch_size: int | None) -> None:
 def scheduler_command(app: Litestar) -> None:
     settings, engine = settings_of(app), database_of(app).get_engine()
     purge_time(settings)  # a malformed time fails here, before anything starts
+    audit_schedule(settings)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def go() -> None:

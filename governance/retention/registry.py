@@ -56,6 +56,8 @@ def data_classes() -> dict[str, DataClass]:
     """Built on first use, so importing retention never imports every domain."""
     from auth import service as auth
     from governance.core import audit
+    from governance.enforcement import audits as audit_runs
+    from governance.enforcement import drift
     from governance.enforcement import service as enforcement
     from tracking import events as tracking
     from tracking.journey import service as journey
@@ -90,11 +92,29 @@ def data_classes() -> dict[str, DataClass]:
         ),
         DataClass(
             "violations",
-            "undeclared or mis-declared cookie and storage writes seen by the guards",
+            "undeclared or mis-declared cookie and storage writes seen by the guards, and the counts of "
+            "browser reports the intake dropped",
             YEAR,
             1,
             enforcement.purge_before,
             enforcement.count_before,
+        ),
+        DataClass(
+            "drift_items",
+            "drift: each undeclared or mis-declared item with its sources, pages and dismissal; "
+            "the period counts from when it was last seen",
+            YEAR,
+            1,
+            drift.purge_before,
+            drift.count_before,
+        ),
+        DataClass(
+            "audit_runs",
+            "stored live-site audit runs (pages, findings, claims; no screenshots); a run still going is kept",
+            2 * YEAR,
+            30,
+            audit_runs.purge_before,
+            audit_runs.count_before,
         ),
         DataClass(
             "revoked_tokens",

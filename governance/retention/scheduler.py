@@ -1,9 +1,13 @@
-"""The daily purge on APScheduler 3 (AsyncIOScheduler), in the app's lifespan or on its own.
+"""The daily purge, and the scheduled live-site audits, on APScheduler 3 (AsyncIOScheduler), in the
+app's lifespan or on its own.
 
 Every instance may run a scheduler: the purge lock lets one of them work at a time, and the
 purge-run row claimed per scheduled slot (unique) makes the second one to arrive a no-op.
 A catch-up job every few minutes finishes runs abandoned by a crashed instance and claims
 today's slot if every instance missed it (within the misfire grace).
+
+Audits (only when MS_AUDIT_URLS lists sites) follow the same one-per-slot rule: the audit-run row
+claimed per slot is unique (governance.enforcement.audits), and a catch-up job claims a missed slot.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from governance.core.clock import utcnow
 from governance.core.settings import SettingsError
+from governance.enforcement import audits
 from governance.retention import service
 
 if TYPE_CHECKING:
@@ -32,6 +37,8 @@ log = logging.getLogger(__name__)
 MISFIRE_GRACE = timedelta(hours=6)
 CATCH_UP_EVERY = timedelta(minutes=10)
 PURGE_JOB, CATCH_UP_JOB = "retention.purge", "retention.catch-up"
+AUDIT_JOB, AUDIT_CATCH_UP_JOB = "enforcement.audit", "enforcement.audit-catch-up"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def purge_time(settings: Settings) -> time:
@@ -66,6 +73,35 @@ async def scheduled_purge(engine: AsyncEngine, daily: time) -> None:
         log.info("purge run %s for %s: %s, deleted %s", run.id, run.slot, run.status, run.deleted)
 
 
+def audit_schedule(settings: Settings) -> audits.Schedule | None:
+    """The audit schedule, or None when no site is to be audited; SettingsError when malformed."""
+    return audits.Schedule.parse(settings.audit_schedule) if settings.audit_urls else None
+
+
+def add_audit_jobs(scheduler: AsyncIOScheduler, engine: AsyncEngine, settings: Settings) -> None:
+    schedule = audit_schedule(settings)
+    if schedule is None:
+        return
+    if schedule.daily is not None:
+        trigger = CronTrigger(hour=schedule.daily.hour, minute=schedule.daily.minute, timezone=UTC)
+    else:
+        assert schedule.every is not None
+        trigger = IntervalTrigger(seconds=int(schedule.every.total_seconds()), start_date=EPOCH, timezone=UTC)
+    grace = int(schedule.grace.total_seconds())
+    args = [engine, settings, schedule]
+    scheduler.add_job(
+        audits.scheduled_audit, trigger, args=args, id=AUDIT_JOB, name="live-site audit", misfire_grace_time=grace
+    )
+    scheduler.add_job(
+        audits.scheduled_audit,
+        IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds()), timezone=UTC),
+        args=args,
+        id=AUDIT_CATCH_UP_JOB,
+        name="live-site audit catch-up",
+        misfire_grace_time=grace,
+    )
+
+
 def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler:
     daily = purge_time(settings)
     scheduler = AsyncIOScheduler(
@@ -86,6 +122,7 @@ def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler
         id=CATCH_UP_JOB,
         name="retention purge catch-up",
     )
+    add_audit_jobs(scheduler, engine, settings)
     return scheduler
 
 
@@ -94,6 +131,8 @@ async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Eve
     scheduler = build_scheduler(engine, settings)
     scheduler.start()
     log.info("retention scheduler running: daily purge at %s UTC", settings.purge_at_utc)
+    if settings.audit_urls:
+        log.info("live-site audit of %d URL(s): %s", len(settings.audit_urls), settings.audit_schedule)
     try:
         await stop.wait()
     finally:

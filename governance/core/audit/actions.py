@@ -21,6 +21,7 @@ class AuditAction(StrEnum):
     EVIDENCE_EXPORT = "evidence.export"
     # enforcement
     DRIFT_DISMISS = "drift.dismiss"
+    DRIFT_DRAFT = "drift.draft"
     # retention
     RETENTION_RULE = "retention.rule"
     RETENTION_PURGE = "retention.purge"

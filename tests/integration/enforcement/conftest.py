@@ -15,6 +15,7 @@ from governance.app import create_app
 from governance.enforcement import service
 from governance.enforcement.plugin import WRITER_STATE_KEY
 from tests.conftest import Database, base_settings
+from tests.integration.journey.conftest import client_via  # noqa: F401  (a fixture: a client from a chosen peer)
 
 THIRTY_DAYS = 30 * 24 * 3600
 

@@ -14,7 +14,7 @@ from auth import service as auth_service
 from auth.models import LoginFailure, RevokedToken
 from governance.core.audit import AuditEntry
 from governance.core.db import create_engine
-from governance.enforcement.models import Violation
+from governance.enforcement.models import DriftItem, StoredAudit, Violation
 from governance.retention import service
 from governance.retention.models import PurgeRun
 from governance.retention.registry import data_classes
@@ -35,6 +35,20 @@ def _violation(at: datetime) -> Violation:
         reason="undeclared",
         mode="report",
     )
+
+
+def _drift_item(at: datetime) -> DriftItem:
+    return DriftItem(
+        kind="cookie", name=uuid.uuid4().hex, reasons=["undeclared"], sources=["server"], first_seen_at=at,
+        last_seen_at=at, count=1, pages=[],
+    )  # fmt: skip
+
+
+def _audit_run(at: datetime) -> StoredAudit:
+    return StoredAudit(
+        trigger="cli", actor="seed", status="finished", started_at=at, finished_at=at, urls=[], browser="",
+        pages=0, pages_failed=0, findings=0, claims={},
+    )  # fmt: skip
 
 
 def _journey_event(at: datetime) -> JourneyEvent:
@@ -94,6 +108,8 @@ MAKERS: dict[str, tuple[Any, Callable[[datetime], Any]]] = {
     "email_records": (EmailRecord, _email_records),  # builds its own account and domain: see `seed`
     "journey_events": (JourneyEvent, _journey_event),
     "violations": (Violation, _violation),
+    "drift_items": (DriftItem, _drift_item),
+    "audit_runs": (StoredAudit, _audit_run),
     "revoked_tokens": (RevokedToken, lambda at: RevokedToken(jti=uuid.uuid4().hex, expires_at=at)),
     "login_failures": (LoginFailure, lambda at: LoginFailure(email_key=uuid.uuid4().hex, occurred_at=at)),
     "audit_log": (

@@ -32,9 +32,11 @@ def test_storage_keys_and_next_locale():
         "ms_journey_visitor_id",
         "ms_journey_session_id",
         "ms_journey_first_touch",
+        "ms_token",  # token-in-body mode only (requires = "token_in_body")
     }
     assert by_name["ms_journey_visitor_id"].duration.kind == "persistent"
 
 
-def test_no_declaration_invents_a_key_for_the_legacy_bearer_token():
-    assert all("bearer" not in d.name.lower() and "token" not in d.name.lower() for d in SEED.content.declarations)
+def test_the_legacy_bearer_token_is_declared_only_for_token_in_body_mode():
+    tokens = [d for d in SEED.content.declarations if "bearer" in d.name.lower() or "token" in d.name.lower()]
+    assert [(d.kind, d.name, d.requires) for d in tokens] == [("local_storage", "ms_token", "token_in_body")]
