@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
 
 Networks = tuple[IPv4Network | IPv6Network, ...]
 
@@ -37,3 +41,13 @@ def forwarded_client(peer: str | None, forwarded_for: str, networks: Networks) -
     if forwarded_for and is_trusted(peer, networks):
         return forwarded_for.rsplit(",", 1)[-1].strip() or peer
     return peer
+
+
+def client_of(request: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Who a request comes from, for every rate limit: behind a trusted proxy (`MS_TRUSTED_PROXIES`)
+    the address it forwarded, else the TCP peer. Never stored."""
+    from governance.core.plugin import settings_of  # the plugin module imports the app's settings
+
+    peer = request.client.host if request.client else None
+    networks = trusted_networks(settings_of(request.app).trusted_proxies)
+    return forwarded_client(peer, request.headers.get("x-forwarded-for", ""), networks) or "unknown"

@@ -18,7 +18,7 @@ from governance.core import audit, exports
 from governance.core.errors import BadRequest, NotFound
 from governance.core.params import AppSettings, DbSession, ExportFormat, PageParam, PeriodParam, RowId
 from governance.core.problems import problems
-from governance.core.proxies import forwarded_client, trusted_networks
+from governance.core.proxies import client_of
 from governance.core.responses import CachedDocument, ReadyResponse
 from governance.core.schemas import views
 from governance.core.settings import Settings
@@ -127,12 +127,9 @@ class EnforcementController(Controller):
         ),
         responses=problems(400, 413, 429),
     )
-    async def report(self, request: Request[Any, Any, Any], db_session: DbSession, settings: AppSettings) -> None:
+    async def report(self, request: Request[Any, Any, Any], db_session: DbSession) -> None:
         sent = _browser_report(await request.body())
-        peer = request.client.host if request.client else None
-        client = forwarded_client(
-            peer, request.headers.get("x-forwarded-for", ""), trusted_networks(settings.trusted_proxies)
-        )
+        client = client_of(request)
         await intake.admit(
             intake.ReportLimits(request.app.stores.get(intake.STORE_NAME)),
             request.app.state[DROPS_STATE_KEY].put_nowait,
