@@ -89,6 +89,8 @@ class AuthController(Controller):
 
     @get("/me", summary="Who this request is signed in as")
     async def me(self, request: AuthRequest) -> Me:
+        """The signed-in user or API key: id, kind, roles and account. 401 when the session or key is missing,
+        expired or revoked."""
         return me_of(request.user)
 
 
@@ -113,6 +115,8 @@ class ApiKeyController(Controller):
     async def create(
         self, data: JSONBody[ApiKeyCreate], request: AuthRequest, db_session: DbSession, account_id: AccountId = None
     ) -> ApiKeyCreated:
+        """Members create keys for their own account; admins name the account (`account_id`). The key is
+        returned once and stored only as a hash: keep it, it cannot be shown again."""
         account = self._account(request.user, account_id)
         row, key = await service.create_api_key(db_session, account_id=account, name=data.name)
         return ApiKeyCreated(id=row.id, name=row.name, prefix=row.prefix, key=key)
@@ -121,10 +125,13 @@ class ApiKeyController(Controller):
     async def list_keys(
         self, request: AuthRequest, db_session: DbSession, account_id: AccountId = None
     ) -> list[ApiKeyView]:
+        """Name, prefix, creation and revocation of each key of the account; never the key itself."""
         return views(ApiKeyView, await service.list_api_keys(db_session, self._account(request.user, account_id)))
 
     @delete("/{key_id:uuid}", status_code=HTTP_200_OK, summary="Revoke an API key", responses=problems(404))
     async def revoke(self, key_id: FromPath[UUID], request: AuthRequest, db_session: DbSession) -> ApiKeyRevoked:
+        """The key stops working at once; revoking is kept in the list with its instant. Another account's
+        key is a 404."""
         _users_only(request.user)
         row = await service.revoke_api_key(db_session, key_id=key_id, account_id=account_scope(request.user))
         return ApiKeyRevoked(revoked_at=row.revoked_at)

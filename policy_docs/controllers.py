@@ -97,10 +97,14 @@ class PolicyApiController(Controller):
 
     @get("/current", exclude_from_auth=True, summary="The version in force now (or at ?at=)", responses=problems(404))
     async def current(self, request: Request, at: AtParam = None) -> PolicySnapshot:
+        """The version whose `effective_from` is the latest at or before the instant (now by default):
+        content, declarations, number and content hash. 404 when none was in force then."""
         return await _in_force(request, at)
 
     @get("/versions", exclude_from_auth=True, summary="Every published version, newest first")
     async def versions(self, request: Request) -> list[VersionSummary]:
+        """Number, effective from, material or editorial, summary and content hash of every published
+        version; the one in force is marked. Withdrawn versions are not listed."""
         cache = policy_cache.of(request.app.state)
         current = await cache.current()
         in_force = current.number if current else None
@@ -108,6 +112,7 @@ class PolicyApiController(Controller):
 
     @get("/versions/{number:int}", exclude_from_auth=True, summary="One published version", responses=problems(404))
     async def version(self, request: Request, number: VersionNumber) -> PolicySnapshot:
+        """The full content of a published version by its number; 404 for a number never published."""
         return await _version(request, number)
 
     @get(
@@ -177,6 +182,7 @@ class DraftController(Controller):
 
     @get("/", summary="Drafts not yet published")
     async def list_drafts(self, db_session: DbSession) -> list[DraftView]:
+        """Every open draft with the version it is based on and the problems that would block publishing."""
         return [draft_view(d) for d in await service.list_drafts(db_session)]
 
     @post(
@@ -186,6 +192,8 @@ class DraftController(Controller):
         responses=problems(400, 404),
     )
     async def create(self, data: JSONBody[DraftCreate], request: AuthRequest, db_session: DbSession) -> DraftView:
+        """Copies the content of `based_on` (default: the version in force) into a new draft that staff edit
+        with PATCH."""
         return draft_view(await service.create_draft(db_session, data, request.user.label))
 
     @get(
@@ -194,6 +202,8 @@ class DraftController(Controller):
         responses=problems(404, 409),
     )
     async def get_draft(self, draft_id: FromPath[UUID], db_session: DbSession) -> DraftView:
+        """The draft's content as it stands, its base version and every validation problem with the field it
+        concerns."""
         return draft_view(await service.get_draft(db_session, draft_id))
 
     @patch(
@@ -220,6 +230,7 @@ class DraftController(Controller):
         responses=problems(404, 409),
     )
     async def discard(self, draft_id: FromPath[UUID], request: AuthRequest, db_session: DbSession) -> None:
+        """Deletes the draft; published versions are never affected."""
         await service.delete_draft(db_session, draft_id, request.user.label)
 
     @get(
@@ -249,6 +260,7 @@ class DraftController(Controller):
         responses=problems(404, 409),
     )
     async def preview(self, draft_id: FromPath[UUID], request: Request, db_session: DbSession) -> Response[str]:
+        """HTML of the public cookie-policy page as it would render with this draft's content, unpublished."""
         draft = await service.get_draft(db_session, draft_id)
         snapshot = service.preview_snapshot(draft)
         html = pages.preview_html(request, snapshot, draft.based_on, draft.revision)
@@ -267,6 +279,9 @@ class DraftController(Controller):
         db_session: DbSession,
         data: JSONBody[PublishRequest | None] = None,
     ) -> PolicySnapshot:
+        """Validates the draft and publishes it as the next version: in force now, or at `effective_from` if
+        that lies in the future (a scheduled version, which can be withdrawn until then). 422 lists the
+        problems when it does not validate."""
         snapshot = await service.publish(db_session, draft_id, data or PublishRequest(), request.user.label)
         await db_session.commit()  # commit before the cache reloads, so no request caches the old timeline
         policy_cache.of(request.app.state).invalidate()

@@ -83,6 +83,8 @@ class DomainController(Controller):
     async def add(
         self, data: JSONBody[DomainCreate], request: AuthRequest, db_session: DbSession, account_id: AccountId = None
     ) -> DomainView:
+        """The domain is registered for the caller's account (admins name one). A domain registered by any
+        account is a 409 that does not say whose it is."""
         account = target_account(request.user, account_id)
         return domain_view(
             await service.add_domain(db_session, account_id=account, name=data.domain, actor=request.user.label)
@@ -92,11 +94,13 @@ class DomainController(Controller):
     async def list_domains(
         self, request: AuthRequest, db_session: DbSession, page: PageParam
     ) -> OffsetPagination[DomainView]:
+        """Each of the account's sending domains with its tracking settings."""
         found, total = await service.list_domains(db_session, account_scope(request.user), page)
         return page_of([domain_view(d) for d in found], total, page)
 
     @get("/{domain:str}/tracking", summary="A domain's tracking settings", responses=problems(404))
     async def get_tracking(self, domain: DomainName, request: AuthRequest, db_session: DbSession) -> DomainTracking:
+        """Whether opens and clicks are tracked for this domain's emails; another account's domain is a 404."""
         return service.domain_tracking(await owned_domain(db_session, request.user, domain))
 
     @put(
@@ -132,6 +136,8 @@ class DomainController(Controller):
     async def report(
         self, domain: DomainName, request: AuthRequest, db_session: DbSession, period: PeriodParam
     ) -> DomainReport:
+        """Per domain and period: opens, unique opens and clicks per link, counted raw and for humans only
+        (machine opens from proxies and scanners left out)."""
         row = await owned_domain(db_session, request.user, domain)
         return await events.domain_report(db_session, row, since=period.since, until=period.until)
 
@@ -240,6 +246,8 @@ class EmailController(Controller):
         responses=problems(404),
     )
     async def get_tracking(self, email_id: RowId, request: AuthRequest, db_session: DbSession) -> EmailTracking:
+        """The email's tracking decision at registration (tracked, or why not: domain setting, suppression,
+        opt-out) and whether opens and clicks still record now."""
         email, domain = await service.get_email(db_session, email_id, account_scope(request.user))
         return service.email_tracking(email, domain)
 
@@ -264,6 +272,8 @@ class EmailController(Controller):
     async def events(
         self, email_id: RowId, request: AuthRequest, db_session: DbSession, page: PageParam
     ) -> OffsetPagination[EventView]:
+        """Each recorded open and click of the email with its instant, link and client class (human, proxy,
+        scanner, bot); never an address or a user agent."""
         await service.get_email(db_session, email_id, account_scope(request.user))
         found, total = await events.email_events(db_session, email_id, page)
         return page_of(found, total, page)
@@ -285,6 +295,8 @@ class SuppressionController(Controller):
         tracking_context: Context,
         account_id: AccountId = None,
     ) -> SuppressionView:
+        """The address or recipient domain is never tracked again in this account: opens and clicks of
+        emails registered for it are not rewritten and not recorded. Stored as a keyed hash."""
         row = await service.add_suppression(
             db_session,
             tracking_context,
@@ -298,6 +310,8 @@ class SuppressionController(Controller):
     async def list_suppressions(
         self, request: AuthRequest, db_session: DbSession, page: PageParam, account_id: AccountId = None
     ) -> OffsetPagination[SuppressionView]:
+        """Suppressed addresses and recipient domains are kept as keyed hashes; the list shows their kind
+        and when they were added, not the address."""
         found, total = await service.list_suppressions(db_session, target_account(request.user, account_id), page)
         return page_of([suppression_view(r) for r in found], total, page)
 
@@ -305,6 +319,7 @@ class SuppressionController(Controller):
     async def remove(
         self, suppression_id: FromPath[UUID], request: AuthRequest, db_session: DbSession
     ) -> SuppressionRemoved:
+        """Tracking applies again to the address or domain; another account's suppression is a 404."""
         await service.remove_suppression(
             db_session, suppression_id=suppression_id, account_id=account_scope(request.user), actor=request.user.label
         )

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from litestar import Response, get, head
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.types import Scope
 
@@ -82,8 +83,25 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
     )
     redirect = ReadyResponse(302, REDIRECT_HEADERS)
 
-    @get("/t/o/{name:str}", exclude_from_auth=True, tags=["public"], summary="Open pixel: always a 1x1 GIF")
+    @get(
+        "/t/o/{name:str}",
+        exclude_from_auth=True,
+        tags=["public"],
+        summary="Open pixel: always a 1x1 GIF",
+        media_type="image/gif",
+        responses={
+            200: ResponseSpec(
+                bytes,
+                description="A transparent 1x1 GIF (43 bytes), never cached",
+                media_type="image/gif",
+                generate_examples=False,
+            )
+        },
+    )
     async def open_pixel(name: FromPath[str], scope: Scope) -> ReadyResponse:
+        """`{token}.gif`, the token signed at registration. A valid token's open is recorded (its client
+        class, never the address) and durable before the answer; an invalid one gets the same GIF, so
+        a mail client never shows a broken image."""
         token = verified(name[:-4], "open") if name.endswith(".gif") else None
         if token is not None:
             await hits.put(hit("open", token, scope))
@@ -99,8 +117,20 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
         exclude_from_auth=True,
         tags=["public"],
         summary="Tracked link: records the click and redirects (302) to the signed destination",
+        status_code=302,
+        responses={
+            302: ResponseSpec(None, description="To the destination signed in the token (`Location`)"),
+            404: ResponseSpec(
+                str,
+                description="The token is not valid: a short HTML page",
+                media_type="text/html",
+                generate_examples=False,
+            ),
+        },
     )
     async def click(token: FromPath[str], scope: Scope) -> ReadyResponse:
+        """The click is recorded (client class, never the address) and durable before the redirect. The
+        destination comes from the token only: a changed token is a 404 page, never a redirect elsewhere."""
         found = verified(token, "click")
         if found is None:
             return not_found

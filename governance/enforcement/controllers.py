@@ -92,6 +92,9 @@ class EnforcementController(Controller):
         responses=problems(404),
     )
     async def allowlist(self, request: Request[Any, Any, Any], settings: AppSettings) -> ReadyResponse:
+        """The cookie and storage declarations of the version in force, as the browser guard and any
+        reverse proxy read them: names, match rule, kind and the attributes a cookie must have. Cached with
+        an ETag; 304 on `If-None-Match`."""
         allowlist = await current_allowlist(request)
         if allowlist is None:
             raise NotFound("no cookie policy is in force yet")
@@ -100,6 +103,8 @@ class EnforcementController(Controller):
 
     @get("/guard.js", exclude_from_auth=True, summary="The browser storage guard: load it first on every page")
     async def guard_js(self, request: Request[Any, Any, Any], settings: AppSettings) -> ReadyResponse:
+        """JavaScript that enforces (or, in report mode, reports) the declarations in force on every write
+        path of cookies and Web Storage; served with an ETag. With no policy in force it loads in `off` mode."""
         allowlist = await current_allowlist(request)
         mode = settings.cookie_guard_mode if allowlist is not None else "off"
         version = allowlist.number if allowlist is not None else None
@@ -285,6 +290,8 @@ class DriftController(Controller):
 
     @get("/{item_id:int}", summary="One drift item", responses=problems(404))
     async def get_item(self, db_session: DbSession, item_id: RowId) -> DriftItemView:
+        """Everything known about one undeclared or mis-declared item: sources, first and last seen, count,
+        pages, status and the drafts that declare it."""
         return await drift.item(db_session, item_id)
 
     @post(

@@ -30,6 +30,7 @@ class RetentionController(Controller):
 
     @get("/", guards=[privacy_staff], summary="Retention period of every data class")
     async def show(self, db_session: DbSession, settings: AppSettings) -> RetentionView:
+        """Each data class with its period in days, its default and whether it was changed."""
         return _view(await service.rules(db_session), settings)
 
     @put(
@@ -52,6 +53,8 @@ class RetentionController(Controller):
         responses=export_spec(OffsetPagination[PurgeRunView]),
     )
     async def list_runs(self, db_session: DbSession, page: PageParam, format: ExportFormat = "json") -> Response[Any]:
+        """Every purge run: when it started and finished, who or what started it, and how many rows of each
+        data class it removed. `format=csv` downloads the same rows."""
         runs, total = await service.runs(db_session, page)
         views = [PurgeRunView.of(run) for run in runs]
         if format == "json":
@@ -74,6 +77,8 @@ class RetentionController(Controller):
         responses=problems(409),
     )
     async def run_now(self, request: AuthRequest, db_engine: DbEngine) -> PurgeRunView:
+        """Purges every data class now by the periods in force, in batches, and answers with the run as
+        logged (counts per class); audited."""
         run = await service.purge(db_engine, trigger="manual", actor=request.user.label)
         if run is None:  # only a scheduled slot can be found taken; kept for the type checker
             raise service.PurgeBusy

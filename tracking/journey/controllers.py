@@ -146,6 +146,8 @@ class JourneyStaffController(Controller):
         request: AuthRequest,
         db_session: DbSession,
     ) -> ErasureResult:
+        """Deletes every journey event and session of the visitor id (a data-subject request); audited.
+        Answers with how many rows were removed."""
         events, sessions = await service.erase_visitor(db_session, visitor_id, actor=request.user.label)
         return ErasureResult(visitor_id=visitor_id, events_deleted=events, sessions_deleted=sessions)
 
