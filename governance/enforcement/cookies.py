@@ -6,13 +6,49 @@ accept, and the guard must judge exactly what a browser would store.
 
 from __future__ import annotations
 
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+import re
+from datetime import UTC, datetime
 
 from policy_docs.schemas import Declaration
 
 # An Expires date is computed from the server's clock; allow it this much slack over the declared duration.
 EXPIRES_SLACK_SECONDS = 120
+
+
+# RFC 6265 5.2: what a browser trims around names and values is space and tab, nothing else
+# (a trailing U+00A0 is part of the name: `ms_csrf\xa0` is another cookie, not ours).
+WSP = " \t"
+_DELTA_SECONDS = re.compile(r"-?[0-9]+")  # RFC 6265 5.2.2: `+0`, ` 1`, `1_0`, `٣` are ignored, not 0 or 10
+_DATE_DELIMITERS = re.compile(r"[\x09\x20-\x2f\x3b-\x40\x5b-\x60\x7b-\x7e]+")
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[^0-9].*)?", re.DOTALL)
+_DAY = re.compile(r"([0-9]{1,2})(?:[^0-9].*)?", re.DOTALL)
+_YEAR = re.compile(r"([0-9]{2,4})(?:[^0-9].*)?", re.DOTALL)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def cookie_date(text: str) -> float | None:
+    """An Expires value as a browser reads it (RFC 6265 5.1.1), as a POSIX timestamp; None when a
+    browser would ignore it (then the cookie is a session cookie, not a deletion)."""
+    time = day = month = year = None
+    for token in _DATE_DELIMITERS.split(text):
+        if time is None and (found := _TIME.fullmatch(token)):
+            time = tuple(int(part) for part in found.groups())
+        elif day is None and (found := _DAY.fullmatch(token)):
+            day = int(found.group(1))
+        elif month is None and token[:3].lower() in _MONTHS:
+            month = _MONTHS.index(token[:3].lower()) + 1
+        elif year is None and (found := _YEAR.fullmatch(token)):
+            year = int(found.group(1))
+    if time is None or day is None or month is None or year is None:
+        return None
+    year += 1900 if 70 <= year <= 99 else 2000 if year <= 69 else 0
+    hour, minute, second = time
+    if not (1 <= day <= 31 and year >= 1601 and hour <= 23 and minute <= 59 and second <= 59):
+        return None
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
+    except ValueError:  # 31 April, 30 February: no such day
+        return None
 
 
 class SetCookie:
@@ -22,25 +58,20 @@ class SetCookie:
         self.name = name
         self.attributes = attributes  # lower-cased attribute names; flags map to ""
 
+    def max_age(self) -> int | None:
+        """The Max-Age a browser obeys, or None when there is none or it is malformed (then ignored)."""
+        value = self.attributes.get("max-age")
+        return int(value) if value is not None and _DELTA_SECONDS.fullmatch(value) else None
+
     def lifetime(self, now: float) -> float | None:
         """Seconds the browser keeps the cookie (<= 0: deletion), or None for a session cookie.
-        Max-Age wins over Expires (RFC 6265 5.3)."""
-        max_age = self.attributes.get("max-age")
+        A valid Max-Age wins over Expires (RFC 6265 5.3)."""
+        max_age = self.max_age()
         if max_age is not None:
-            try:
-                return int(max_age)
-            except ValueError:
-                pass  # browsers ignore a malformed Max-Age
+            return max_age
         expires = self.attributes.get("expires")
-        if expires:
-            try:
-                when = parsedate_to_datetime(expires)
-            except (TypeError, ValueError):
-                return None
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return when.timestamp() - now
-        return None
+        when = cookie_date(expires) if expires else None
+        return None if when is None else when - now
 
     def is_deletion(self, now: float) -> bool:
         lifetime = self.lifetime(now)
@@ -48,14 +79,17 @@ class SetCookie:
 
 
 def parse_set_cookie(header: str) -> SetCookie:
+    """Name and attributes as a browser splits them (RFC 6265bis 5.6): a pair without `=` is a value
+    with an empty name; names, values and attributes are trimmed of spaces and tabs only."""
     pair, _, rest = header.partition(";")
     attributes: dict[str, str] = {}
     for part in rest.split(";"):
         key, _, value = part.partition("=")
-        key = key.strip().lower()
+        key = key.strip(WSP).lower()
         if key:
-            attributes[key] = value.strip()
-    return SetCookie(pair.partition("=")[0].strip(), attributes)
+            attributes[key] = value.strip(WSP)  # a repeated attribute: the last one counts
+    name, has_value, _ = pair.partition("=")
+    return SetCookie(name.strip(WSP) if has_value else "", attributes)
 
 
 def mismatches(
@@ -89,7 +123,7 @@ def _duration_mismatch(declaration: Declaration, cookie: SetCookie, now: float) 
     if duration.kind == "session":
         return [("duration", "declared as a session cookie: no Max-Age or Expires")]
     limit = duration.seconds or 0
-    slack = 0 if "max-age" in cookie.attributes else EXPIRES_SLACK_SECONDS
+    slack = 0 if cookie.max_age() is not None else EXPIRES_SLACK_SECONDS
     if lifetime > limit + slack:
         return [("duration", f"lives {int(lifetime)}s, declared at most {limit}s ({duration.text})")]
     return []

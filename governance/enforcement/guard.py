@@ -199,12 +199,13 @@ class CookieGuard:
 
     def _judge(self, compiled: _Compiled, header: bytes) -> Findings:
         pair, _, attributes = header.partition(b";")
-        key = (pair.partition(b"=")[0], attributes)
+        name, has_value, _ = pair.partition(b"=")
+        key = (name if has_value else b"=", attributes)  # no `=`: a nameless cookie (`=` is in no name)
         found = compiled.by_attributes.get(key)
         if found is None:
             cookie = parse_set_cookie(header.decode("latin-1"))
             found = self._findings(compiled.cookies, cookie, self.clock())
-            if "expires" in cookie.attributes and "max-age" not in cookie.attributes:
+            if "expires" in cookie.attributes and cookie.max_age() is None:
                 return found  # the verdict depends on the clock: never cached
             _remember(compiled.by_attributes, key, found)
         _remember(compiled.verdicts, header, found)

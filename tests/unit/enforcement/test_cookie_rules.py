@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
+
 from governance.enforcement.cookies import mismatches, parse_set_cookie
 from policy_docs.schemas import Duration
 from tests.unit.enforcement.declarations import cookie
@@ -83,3 +85,56 @@ def test_max_age_zero_and_past_expires_are_deletions():
     assert parse_set_cookie("ms_access=; Max-Age=0").is_deletion(NOW)
     assert parse_set_cookie(f"x=; Expires={expires_in(timedelta(days=-1))}").is_deletion(NOW)
     assert not parse_set_cookie(GOOD).is_deletion(NOW)
+
+
+@pytest.mark.parametrize("max_age", ["+0", " 0x", "0_0", "\u0660", "\xa00", "0.0", "-", ""])
+def test_a_max_age_a_browser_ignores_is_not_a_deletion(max_age):
+    cookie = parse_set_cookie(f"tracker=1; Max-Age={max_age}")
+    assert cookie.max_age() is None and not cookie.is_deletion(NOW) and cookie.lifetime(NOW) is None
+
+
+@pytest.mark.parametrize("max_age", ["0", "-1", "-99999999999999999999", "00"])
+def test_a_zero_or_negative_max_age_is_a_deletion(max_age):
+    assert parse_set_cookie(f"tracker=; Max-Age={max_age}").is_deletion(NOW)
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+        "Thursday, 01-Jan-70 00:00:01 GMT",  # RFC 850: a two-digit year after 69 is 19xx
+        "Jan 1 00:00:00 1971",  # asctime
+        "1 jan 2001 12:00:00",
+    ],
+)
+def test_a_past_expires_a_browser_reads_is_a_deletion(expires):
+    assert parse_set_cookie(f"tracker=; Expires={expires}").is_deletion(NOW)
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "Thu, 01 Jan 1970",  # no time: browsers ignore the date
+        "Thu, 31 Feb 2001 00:00:00 GMT",  # no such day
+        "Thu, 01 Jan 1600 00:00:00 GMT",  # before 1601
+        "Thu, 01 Jan 2001 24:00:00 GMT",
+        "yesterday",
+    ],
+)
+def test_an_expires_a_browser_cannot_read_leaves_a_session_cookie(expires):
+    cookie = parse_set_cookie(f"tracker=1; Expires={expires}")
+    assert not cookie.is_deletion(NOW) and cookie.lifetime(NOW) is None
+
+
+def test_a_valid_max_age_wins_over_expires_and_an_invalid_one_does_not():
+    past = "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert not parse_set_cookie(f"t=1; Max-Age=60; Expires={past}").is_deletion(NOW)
+    assert parse_set_cookie(f"t=1; Max-Age=+60; Expires={past}").is_deletion(NOW)
+
+
+def test_names_are_split_and_trimmed_as_browsers_do():
+    assert parse_set_cookie("ms_csrf").name == ""  # no `=`: the whole pair is the value of a nameless cookie
+    assert parse_set_cookie("=ms_csrf").name == ""
+    assert parse_set_cookie(" \tms_csrf \t=1").name == "ms_csrf"
+    assert parse_set_cookie("ms_csrf\xa0=1").name == "ms_csrf\xa0"  # U+00A0 is kept: another name
+    assert parse_set_cookie("t=1; Max-Age=\xa00").max_age() is None

@@ -146,3 +146,27 @@ def test_a_websocket_handshake_setting_an_undeclared_cookie_is_guarded_too():
     app = guard_asgi(websocket_app, static_source(SEED), on_violation=found.append)
     asyncio.run(app({"type": "websocket", "path": "/ws", "headers": []}, receive, send))
     assert sent[0]["headers"] == [] and [v.name for v in found] == ["evil"]
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        b"evil=1; Max-Age=+0",  # browsers ignore `+0`: a session cookie, not a deletion
+        b"evil=1; Max-Age=\xa00",
+        b"evil=1; Expires=Thu, 01 Jan 1970",  # no time: ignored, a session cookie
+        b"ms_csrf",  # no `=`: a nameless cookie whose value is `ms_csrf`
+        b"ms_csrf\xa0=1; Path=/; SameSite=Lax",  # another name than the declared one
+    ],
+)
+def test_a_cookie_that_only_looks_like_a_deletion_or_a_declared_name_is_stripped(disguised):
+    passed, found = guarded("enforce", DECLARED, disguised)
+
+    assert passed == [DECLARED] and [v.reason for v in found] == ["undeclared"]
+
+
+def test_a_verdict_cached_for_a_name_is_not_reused_for_a_nameless_cookie():
+    declared_csrf = b"ms_csrf=abc; Path=/; SameSite=Lax"
+    nameless = b"ms_csrf; Path=/; SameSite=Lax"  # the same attributes: a verdict cached by them must not apply
+    app = guard_asgi(app_setting(declared_csrf, nameless), static_source(SEED, number=3), mode="enforce")
+
+    assert call(app) == [declared_csrf]
