@@ -89,7 +89,7 @@ def render(declarations: Iterable[Declaration], *, mode: str, version: int | Non
 def _render(
     declarations: tuple[Declaration, ...], mode: str, version: int | None, require_secure: bool, *, minify: bool
 ) -> str:
-    script = _minified() if minify else _source()
+    script = minified() if minify else _source()
     return HEADER.format(version="-" if version is None else version) + script.replace(
         CONFIG_PLACEHOLDER, config_literal(declarations, mode=mode, require_secure=require_secure)
     )
@@ -118,7 +118,7 @@ def _source() -> str:
 
 
 @functools.cache
-def _minified() -> str:
+def minified() -> str:
     minified: str = minify_print(es5(_source()), obfuscate=True, obfuscate_globals=False)
     return minified
 

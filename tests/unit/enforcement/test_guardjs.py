@@ -5,10 +5,13 @@ import re
 import typing
 
 import pytest
+from litestar.testing import TestClient
 
+from governance.app import create_app
 from governance.enforcement import guardjs
 from governance.enforcement.schemas import BrowserReason, BrowserReport
 from policy_docs.schemas import Duration
+from tests.conftest import base_settings
 from tests.unit.enforcement.declarations import SEED, cookie, storage
 
 BUDGET_GZIPPED = 6 * 1024
@@ -90,3 +93,11 @@ def test_a_session_duration_and_unpinned_attributes_are_data_too():
     [entry] = injected(guardjs.render([theme], mode="enforce", version=None))["allow"]["cookie"]
 
     assert entry == ["ms_theme", False, None, None, None, ".Example.org", None, "session", None]
+
+
+def test_the_app_minifies_the_guard_at_startup_not_on_the_first_request(tmp_path):
+    guardjs.minified.cache_clear()
+    app = create_app(base_settings(f"sqlite+aiosqlite:///{tmp_path}/empty.db"))
+    assert guardjs.minified.cache_info().currsize == 0
+    with TestClient(app):
+        assert guardjs.minified.cache_info().currsize == 1
