@@ -9,6 +9,7 @@ import msgspec
 from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -26,6 +27,8 @@ from governance.enforcement import audits, drift, guardjs, intake, service
 from governance.enforcement.allowlist import Allowlist
 from governance.enforcement.schemas import (
     VIOLATION_COLUMNS,
+    AllowlistDocument,
+    AllowlistEntry,
     AuditRunDetail,
     AuditRunSummary,
     AuditStatus,
@@ -54,31 +57,23 @@ async def current_allowlist(request: Request[Any, Any, Any]) -> Allowlist | None
     return allowlist
 
 
-def allowlist_document(allowlist: Allowlist, settings: Settings) -> dict[str, Any]:
+def allowlist_document(allowlist: Allowlist, settings: Settings) -> AllowlistDocument:
     """The declarations in force, compact: unset attributes are left out."""
-    doc: dict[str, Any] = {
-        "policy_version": allowlist.number,
-        "content_hash": allowlist.content_hash,
-        "mode": settings.cookie_guard_mode,
-        "require_secure": settings.cookie_secure,
-        "cookie": [],
-        "local_storage": [],
-        "session_storage": [],
-    }
+    kinds: dict[str, list[AllowlistEntry]] = {"cookie": [], "local_storage": [], "session_storage": []}
     for d in allowlist.declarations:
-        item = {
-            "name": d.name,
-            "match": d.match,
-            "duration": d.duration.kind,
-            "max_age": d.duration.seconds,
-            "http_only": d.http_only,
-            "secure": d.secure,
-            "same_site": d.same_site,
-            "domain": d.domain,
-            "path": d.path,
-        }  # format: skip
-        doc[d.kind].append({k: v for k, v in item.items() if v is not None})
-    return doc
+        kinds[d.kind].append(
+            AllowlistEntry(
+                name=d.name, match=d.match, duration=d.duration.kind, max_age=d.duration.seconds,
+                http_only=d.http_only, secure=d.secure, same_site=d.same_site, domain=d.domain, path=d.path,
+            )
+        )  # fmt: skip
+    return AllowlistDocument(
+        policy_version=allowlist.number,
+        content_hash=allowlist.content_hash,
+        mode=settings.cookie_guard_mode,
+        require_secure=settings.cookie_secure,
+        **kinds,
+    )
 
 
 class EnforcementController(Controller):
@@ -89,7 +84,8 @@ class EnforcementController(Controller):
         "/allowlist.json",
         exclude_from_auth=True,
         summary="The declarations in force, for other apps' guards and proxies",
-        responses=problems(404),
+        responses={200: ResponseSpec(AllowlistDocument, description="The allowlist (ETag; 304 on If-None-Match)")}
+        | problems(404),
     )
     async def allowlist(self, request: Request[Any, Any, Any], settings: AppSettings) -> ReadyResponse:
         """The cookie and storage declarations of the version in force, as the browser guard and any
@@ -101,7 +97,19 @@ class EnforcementController(Controller):
         body = msgspec.json.encode(allowlist_document(allowlist, settings))
         return CachedDocument.of(body, "application/json", PUBLIC_HEADERS).respond(request.scope)
 
-    @get("/guard.js", exclude_from_auth=True, summary="The browser storage guard: load it first on every page")
+    @get(
+        "/guard.js",
+        exclude_from_auth=True,
+        summary="The browser storage guard: load it first on every page",
+        responses={
+            200: ResponseSpec(
+                str,
+                description="JavaScript (ETag; 304 on If-None-Match)",
+                media_type="text/javascript",
+                generate_examples=False,
+            )
+        },
+    )
     async def guard_js(self, request: Request[Any, Any, Any], settings: AppSettings) -> ReadyResponse:
         """JavaScript that enforces (or, in report mode, reports) the declarations in force on every write
         path of cookies and Web Storage; served with an ETag. With no policy in force it loads in `off` mode."""

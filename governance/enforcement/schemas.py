@@ -185,3 +185,29 @@ class AuditRunDetail(msgspec.Struct, frozen=True, kw_only=True):
     hosts: list[HostSummary]
     sightings: list[Sighting]
     warnings: list[str]
+
+
+class AllowlistEntry(msgspec.Struct, omit_defaults=True):
+    """One declared name; the attributes the policy does not pin are left out."""
+
+    name: str
+    match: Literal["exact", "prefix"]
+    duration: Literal["seconds", "session", "persistent"]
+    max_age: int | None = None  # seconds, for duration "seconds"
+    http_only: bool | None = None
+    secure: bool | None = None
+    same_site: Literal["lax", "strict", "none"] | None = None
+    domain: str | None = None
+    path: str | None = None
+
+
+class AllowlistDocument(msgspec.Struct):
+    """What may be stored under the version in force, per kind, for guards and proxies of other apps."""
+
+    policy_version: int | None  # None only for a static allowlist not taken from a published version
+    content_hash: str
+    mode: str  # the deployment's guard mode: enforce, report or off
+    require_secure: bool  # the deployment requires Secure on every cookie
+    cookie: list[AllowlistEntry]
+    local_storage: list[AllowlistEntry]
+    session_storage: list[AllowlistEntry]
