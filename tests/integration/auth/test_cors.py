@@ -31,9 +31,12 @@ def test_the_configured_dashboard_origin_may_send_credentials_and_the_csrf_heade
 
 def test_other_origins_get_no_cors_grant(db):
     with TestClient(create_app(base_settings(db.url, cors_origins=(DASHBOARD,)))) as client:
-        response = preflight(client, "https://evil.example")
+        refused = preflight(client, "https://evil.example")
+        granted = preflight(client, DASHBOARD)  # the positive control: the same app does grant its dashboard
 
-    assert response.headers.get("access-control-allow-origin") != "https://evil.example"
+    assert "access-control-allow-origin" not in refused.headers
+    assert "access-control-allow-credentials" not in refused.headers
+    assert granted.headers["access-control-allow-origin"] == DASHBOARD
 
 
 def test_without_configured_origins_no_cross_origin_access_is_granted(client):

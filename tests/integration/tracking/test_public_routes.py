@@ -48,12 +48,18 @@ def test_a_bad_pixel_token_still_gets_the_gif_and_records_nothing(client, db, se
     assert_is_the_pixel(client.get(path))
     flush(client)
     assert event_count(db) == 0
+    client.get(f"/t/o/{sent['open']}.gif")  # the positive control: the good token is recorded
+    flush(client)
+    assert event_count(db) == 1
 
 
 def test_a_click_token_in_the_pixel_route_records_nothing(client, db, sent):
     assert_is_the_pixel(client.get(f"/t/o/{sent['click']}.gif"))
     flush(client)
     assert event_count(db) == 0
+    client.get(f"/t/c/{sent['click']}", follow_redirects=False)  # in its own route, the token is recorded
+    flush(client)
+    assert event_count(db) == 1
 
 
 def test_a_click_redirects_to_the_signed_destination_and_is_recorded(client, db, sent):
@@ -123,6 +129,9 @@ def test_head_requests_are_answered_and_not_recorded(client, db, sent):
     assert bad.status_code == 404
     flush(client)
     assert event_count(db) == 0
+    client.get(f"/t/o/{sent['open']}.gif")  # the positive control: a GET of the same pixel is recorded
+    flush(client)
+    assert event_count(db) == 1
 
 
 def test_a_destination_with_non_ascii_characters_is_percent_encoded_in_the_location(client, settings, sent):
