@@ -458,10 +458,7 @@ async def find_emails(
         where.append(EmailRecord.domain_id == sending_domain.id)
     if message_id is not None:
         where.append(EmailRecord.message_id.in_(message_id_spellings(message_id)))
-    if period.since is not None:
-        where.append(EmailRecord.created_at >= period.since)
-    if period.until is not None:
-        where.append(EmailRecord.created_at < period.until)
+    where += period.overlaps(EmailRecord.created_at)
     found, total = await EmailRecordService(session=session).get_many_and_count(
         page, OrderBy("created_at", "desc"), OrderBy("id", "desc"), *where
     )

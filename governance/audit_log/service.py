@@ -48,11 +48,7 @@ class Filters:
         self.actor, self.actions, self.subject = actor, list(actions), subject
 
     def where(self) -> list[ColumnElement[bool]]:
-        found = []
-        if self.period.since is not None:
-            found.append(AuditEntry.occurred_at >= self.period.since)
-        if self.period.until is not None:
-            found.append(AuditEntry.occurred_at < self.period.until)
+        found = self.period.overlaps(AuditEntry.occurred_at)
         if self.actor:
             found.append(AuditEntry.actor == self.actor)
         if self.actions:

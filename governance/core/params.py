@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from advanced_alchemy.filters import LimitOffset
 from litestar.di import NamedDependency, Provide
@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from governance.core.clock import as_utc
 from governance.core.errors import BadRequest, FieldError
 from governance.core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 DbSession = NamedDependency[AsyncSession]
 DbEngine = NamedDependency[AsyncEngine]  # for work that runs its own transactions (purges)
@@ -68,6 +71,17 @@ class Period:
         if since is not None and until is not None and since >= until:
             raise BadRequest("since must be before until", errors=[FieldError("since", "must be before until")])
         self.since, self.until = since, until
+
+    def overlaps(self, starts: Any, ends: Any = None) -> list[ColumnElement[bool]]:
+        """SQL conditions: a row lasting from `starts` to `ends` (an instant: `ends` is `starts`) meets the
+        period, i.e. it ends at or after `since` and starts before `until`."""
+        ends = starts if ends is None else ends
+        found: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            found.append(ends >= self.since)
+        if self.until is not None:
+            found.append(starts < self.until)
+        return found
 
 
 def provide_period(since: SinceParam = None, until: UntilParam = None) -> Period:

@@ -21,7 +21,7 @@ import msgspec
 from advanced_alchemy.filters import LimitOffset, OrderBy
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
@@ -321,11 +321,7 @@ async def page_of_runs(
     session: AsyncSession, page: LimitOffset, period: Period, status: AuditStatus | None = None
 ) -> tuple[list[AuditRunSummary], int]:
     """Runs newest first (the report column is left unread); a period keeps the runs started in it."""
-    where: list[ColumnElement[bool]] = []
-    if period.since is not None:
-        where.append(StoredAudit.started_at >= period.since)
-    if period.until is not None:
-        where.append(StoredAudit.started_at < period.until)
+    where = period.overlaps(StoredAudit.started_at)
     if status is not None:
         where.append(StoredAudit.status == status)
     query = select(StoredAudit).options(defer(StoredAudit.report))

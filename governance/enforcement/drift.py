@@ -129,11 +129,7 @@ def _dismissed() -> ColumnElement[bool]:
 def _filters(
     period: Period, kind: str | None, source: DriftSource | None, status: DriftStatus | None, name: str | None
 ) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    if period.since is not None:
-        found.append(DriftItem.last_seen_at >= period.since)
-    if period.until is not None:
-        found.append(DriftItem.first_seen_at < period.until)
+    found = period.overlaps(DriftItem.first_seen_at, DriftItem.last_seen_at)
     if kind is not None:
         found.append(DriftItem.kind == kind)
     if name is not None:

@@ -55,6 +55,22 @@ def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
+async def _add_counts(
+    session: AsyncSession, model: type[Violation | DroppedReports], rows: Iterable[dict[str, Any]], *, latest: str
+) -> None:
+    """Insert each row, or add its count to the row with its `dedup_key` and move its `latest` instant
+    on. One statement per distinct row: a batch rarely holds more than a few."""
+    insert = _insert(session)
+    for row in rows:
+        statement = insert(model).values(**row)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[model.dedup_key],
+                set_={"count": model.count + statement.excluded.count, latest: statement.excluded[latest]},
+            )
+        )
+
+
 def drift_sighting(report: ViolationReport, at: datetime) -> drift.DriftSighting:
     observed = msgspec.to_builtins(report.observed) if report.observed else None
     if observed is None and report.source == "browser" and report.kind == "cookie":
@@ -92,18 +108,7 @@ async def record(session: AsyncSession, reports: Iterable[ViolationReport]) -> i
         }  # fmt: skip
     if not rows:
         return 0
-    insert = _insert(session)
-    for row in rows.values():  # one statement per distinct finding; a batch rarely holds more than a few
-        statement = insert(Violation).values(**row)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Violation.dedup_key],
-                set_={
-                    "count": Violation.count + statement.excluded.count,
-                    "last_seen_at": statement.excluded.last_seen_at,
-                },
-            )
-        )
+    await _add_counts(session, Violation, rows.values(), latest="last_seen_at")
     await drift.observe(session, sightings)
     return sum(row["count"] for row in rows.values())
 
@@ -124,18 +129,7 @@ async def record_dropped(session: AsyncSession, dropped: Iterable[DroppedReport]
         })  # fmt: skip
         row["count"] += 1
         row["last_dropped_at"] = max(row["last_dropped_at"], report.at)
-    insert = _insert(session)
-    for row in counts.values():
-        statement = insert(DroppedReports).values(**row)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[DroppedReports.dedup_key],
-                set_={
-                    "count": DroppedReports.count + statement.excluded.count,
-                    "last_dropped_at": statement.excluded.last_dropped_at,
-                },
-            )
-        )
+    await _add_counts(session, DroppedReports, counts.values(), latest="last_dropped_at")
     return sum(row["count"] for row in counts.values())
 
 
@@ -178,11 +172,7 @@ async def page_of_violations(
 ) -> tuple[list[Violation], int]:
     """A page of the violation log, most recently seen first, and how many match. A period keeps the
     findings seen during it (last seen after `since`, first seen before `until`)."""
-    overlapping = []
-    if period.since is not None:
-        overlapping.append(Violation.last_seen_at >= period.since)
-    if period.until is not None:
-        overlapping.append(Violation.occurred_at < period.until)
+    overlapping = period.overlaps(Violation.occurred_at, Violation.last_seen_at)
     equal_to = [getattr(Violation, field) == value for field, value in equal.items() if value is not None]
     found, total = await ViolationService(session=session).get_many_and_count(
         page, OrderBy("last_seen_at", "desc"), OrderBy("id", "desc"), *overlapping, *equal_to
