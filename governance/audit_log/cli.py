@@ -37,8 +37,8 @@ def _period(since: str | None, until: str | None) -> Period:
             parse_instant(since, "--since") if since else None,
             parse_instant(until, "--until") if until else None,
         )
-    except DomainError as exc:  # a malformed instant: a usage error (exit 2) with its sentence
-        raise click.UsageError(exc.detail) from exc
+    except DomainError as exc:  # a malformed instant: exit 1 with its sentence, as every refused input here
+        raise click.ClickException(exc.detail) from exc
 
 
 @audit_log_group.command(name="export", help="Write the audit log (or a period of it), oldest first; audit-logged.")
