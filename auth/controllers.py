@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from auth import service
-from auth.guards import account_members, account_scope, target_account
+from auth import people, service
+from auth.guards import account_members, account_scope, staff_only, target_account
 from auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -21,15 +22,20 @@ from auth.schemas import (
     LoginRequest,
     LoginResponse,
     Me,
+    PasswordSet,
     Principal,
     SessionToken,
     SignedOut,
+    UserChange,
+    UserCreate,
+    UserView,
 )
 from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.core.errors import BadRequest, Forbidden
-from governance.core.params import AppSettings, DbSession
+from governance.core.params import AppSettings, DbSession, PageParam
 from governance.core.problems import problems
 from governance.core.schemas import view, views
+from governance.core.settings import Settings
 
 # Per client address, beside the per-email failure count: slows spraying many emails from one host.
 LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
@@ -100,38 +106,151 @@ def _users_only(principal: Principal) -> None:
 
 
 class ApiKeyController(Controller):
-    """A member manages their own account's keys; an admin names the account."""
+    """A member manages their own account's keys; an admin sees every account's and names the account
+    a new key is for."""
 
     path = "/api/api-keys"
     tags = ["auth"]
     guards = [account_members]
 
-    @staticmethod
-    def _account(principal: Principal, account_id: UUID | None) -> UUID:
-        _users_only(principal)
-        return target_account(principal, account_id)
-
-    @post("/", summary="Create an API key; the key is shown only in this response", responses=problems(404))
+    @post(
+        "/",
+        summary="Create an API key; the key is shown only in this response",
+        description="Members create keys for their own account; admins name it with `?account_id=`. Audited.",
+        responses=problems(400, 404),
+    )
     async def create(
         self, data: JSONBody[ApiKeyCreate], request: AuthRequest, db_session: DbSession, account_id: AccountId = None
     ) -> ApiKeyCreated:
         """Members create keys for their own account; admins name the account (`account_id`). The key is
         returned once and stored only as a hash: keep it, it cannot be shown again."""
-        account = self._account(request.user, account_id)
-        row, key = await service.create_api_key(db_session, account_id=account, name=data.name)
+        _users_only(request.user)
+        account = target_account(request.user, account_id)
+        row, key = await people.create_key(db_session, actor=request.user.label, account_id=account, name=data.name)
         return ApiKeyCreated(id=row.id, name=row.name, prefix=row.prefix, key=key)
 
-    @get("/", summary="The account's API keys (never the keys themselves)")
+    @get(
+        "/",
+        summary="API keys with their last use (never the keys themselves)",
+        description="A member sees their account's keys; an admin every account's, or one account's with "
+        "`?account_id=`. `last_used_at` is exact to the minute.",
+    )
     async def list_keys(
         self, request: AuthRequest, db_session: DbSession, account_id: AccountId = None
     ) -> list[ApiKeyView]:
-        """Name, prefix, creation and revocation of each key of the account; never the key itself."""
-        return views(ApiKeyView, await service.list_api_keys(db_session, self._account(request.user, account_id)))
-
-    @delete("/{key_id:uuid}", status_code=HTTP_200_OK, summary="Revoke an API key", responses=problems(404))
-    async def revoke(self, key_id: FromPath[UUID], request: AuthRequest, db_session: DbSession) -> ApiKeyRevoked:
-        """The key stops working at once; revoking is kept in the list with its instant. Another account's
-        key is a 404."""
         _users_only(request.user)
-        row = await service.revoke_api_key(db_session, key_id=key_id, account_id=account_scope(request.user))
+        scope = account_scope(request.user)
+        return views(ApiKeyView, await people.list_keys(db_session, scope if scope is not None else account_id))
+
+    @delete(
+        "/{key_id:uuid}",
+        status_code=HTTP_200_OK,
+        summary="Revoke an API key",
+        description="The key stops working at once. Revoking a revoked key changes nothing. Audited.",
+        responses=problems(404),
+    )
+    async def revoke(self, key_id: FromPath[UUID], request: AuthRequest, db_session: DbSession) -> ApiKeyRevoked:
+        _users_only(request.user)
+        row = await people.revoke_key(
+            db_session, actor=request.user.label, key_id=key_id, account_id=account_scope(request.user)
+        )
         return ApiKeyRevoked(revoked_at=row.revoked_at)
+
+
+def lockout_of(settings: Settings) -> people.Lockout:
+    return people.Lockout(settings.jwt_secret, settings.login_max_failures, settings.login_window_seconds)
+
+
+def user_view(person: people.Person) -> UserView:
+    return view(UserView, person)
+
+
+class UserController(Controller):
+    """People, for admins: create, change roles, disable, reset a password, lift a lockout. Every change is audited."""
+
+    path = "/api/users"
+    tags = ["people"]
+    guards = [staff_only]
+
+    @get(
+        "/",
+        summary="Users, by email",
+        description="Paginated. `locked` says the failed-login lockout holds the user now (`POST .../unlock` lifts it).",
+    )
+    async def list_users(
+        self, db_session: DbSession, settings: AppSettings, page: PageParam
+    ) -> OffsetPagination[UserView]:
+        found, total = await people.list_people(db_session, page, lockout_of(settings))
+        return OffsetPagination(items=[user_view(p) for p in found], limit=page.limit, offset=page.offset, total=total)
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Create a user",
+        description="Roles: admin, privacy_staff, auditor, or member (members name their `account`, created if new; "
+        "staff name none). The password needs 12 characters. Audited.",
+        responses=problems(409, 422),
+    )
+    async def create_user(
+        self, data: JSONBody[UserCreate], request: AuthRequest, db_session: DbSession, settings: AppSettings
+    ) -> UserView:
+        user = await people.create_person(
+            db_session,
+            actor=request.user.label,
+            email=data.email,
+            password=data.password,
+            roles=data.roles,
+            account=data.account,
+        )
+        return user_view(await people.person(db_session, user.id, lockout_of(settings)))
+
+    @get("/{user_id:uuid}", summary="One user", description="As in the list.", responses=problems(404))
+    async def show_user(self, user_id: FromPath[UUID], db_session: DbSession, settings: AppSettings) -> UserView:
+        return user_view(await people.person(db_session, user_id, lockout_of(settings)))
+
+    @patch(
+        "/{user_id:uuid}",
+        summary="Change a user's roles or disable/enable them",
+        description="A merge: `roles` replaces the roles, `active: false` disables the user and ends their sessions. "
+        "Nobody removes their own admin role or disables themselves (409). Audited.",
+        responses=problems(404, 409, 422),
+    )
+    async def change_user(
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserChange],
+        request: AuthRequest,
+        db_session: DbSession,
+        settings: AppSettings,
+    ) -> UserView:
+        user = await people.user_by_id(db_session, user_id)
+        await people.update_person(
+            db_session, user, actor=request.user.label, actor_id=request.user.id, roles=data.roles, active=data.active
+        )
+        return user_view(await people.person(db_session, user_id, lockout_of(settings)))
+
+    @post(
+        "/{user_id:uuid}/password",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Set a new password for a user",
+        description="Every session the user had ends (they sign in again with the new password). Audited.",
+        responses=problems(404, 422),
+    )
+    async def reset_password(
+        self, user_id: FromPath[UUID], data: JSONBody[PasswordSet], request: AuthRequest, db_session: DbSession
+    ) -> None:
+        user = await people.user_by_id(db_session, user_id)
+        await people.reset_password(db_session, user, actor=request.user.label, password=data.password)
+
+    @post(
+        "/{user_id:uuid}/unlock",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Lift the failed-login lockout of a user",
+        description="The failed logins counted against the user's email are forgotten. Audited.",
+        responses=problems(404),
+    )
+    async def unlock(
+        self, user_id: FromPath[UUID], request: AuthRequest, db_session: DbSession, settings: AppSettings
+    ) -> None:
+        user = await people.user_by_id(db_session, user_id)
+        await people.unlock(db_session, user, actor=request.user.label, secret=settings.jwt_secret)

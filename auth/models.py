@@ -38,6 +38,9 @@ class User(UUIDAuditBase):
     roles_csv: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Sessions carry the epoch they were issued in; a password reset or a disabling bumps it, which
+    # ends every session issued before (a revocation list cannot: it knows only signed-out `jti`s).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[Account | None] = relationship(lazy="raise")
 

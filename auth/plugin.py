@@ -8,7 +8,7 @@ from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 
 from auth.cli import api_keys_group, users_group
-from auth.controllers import ApiKeyController, AuthController
+from auth.controllers import ApiKeyController, AuthController, UserController
 from auth.security import ANYONE, READS, SAFE_METHODS, WRITES, jwt_auth
 from governance.core.plugin import DomainPlugin
 from governance.core.problems import problems
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class AuthPlugin(DomainPlugin, ReceiveRoutePlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         self.auth = jwt_auth(self.settings, self.db)
-        app_config.route_handlers.extend([AuthController, ApiKeyController])
+        app_config.route_handlers.extend([AuthController, ApiKeyController, UserController])
         return self.auth.on_app_init(app_config)
 
     def receive_route(self, route: BaseRoute) -> None:

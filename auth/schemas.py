@@ -22,6 +22,7 @@ class SessionToken(Token):
 
     roles: list[str] = field(default_factory=list)
     account: str | None = None
+    epoch: int = 0  # the user's session epoch when issued (auth.models.User.session_epoch)
 
     def encode(self, secret: str, algorithm: str) -> str:
         # Litestar's Token would also write an empty `extras` claim; ours has named claims instead.
@@ -93,11 +94,49 @@ class SignedOut(msgspec.Struct):
 
 class ApiKeyView(msgspec.Struct):
     id: UUID
+    account_id: UUID
+    account: str
     name: str
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Roles = Annotated[list[str], msgspec.Meta(min_length=1, max_length=4)]
+
+
+class UserCreate(Input):
+    """Staff name their roles; a member also names the account (by name; created if new)."""
+
+    email: Email
+    password: Password
+    roles: Roles
+    account: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class UserChange(Input):
+    """A merge: what is left out stays as it is."""
+
+    roles: Roles | None = None
+    active: bool | None = None
+
+
+class PasswordSet(Input):
+    password: Password
+
+
+class UserView(msgspec.Struct):
+    id: UUID
+    email: str
+    roles: list[str]
+    account_id: UUID | None
+    account: str | None
+    active: bool
+    locked: bool  # the failed-login lockout holds this email right now
+    created_at: datetime
 
 
 AuthRequest = Request[Principal, SessionToken | None, Any]

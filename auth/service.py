@@ -20,6 +20,7 @@ from governance.core.clock import utcnow as now
 from governance.core.errors import Busy, Conflict, Invalid, NotFound, Unauthorized
 
 SESSION_LIFETIME = timedelta(days=30)
+LAST_USE_RESOLUTION = timedelta(minutes=1)  # an API key's `last_used_at` is written at most this often
 API_KEY_PREFIX = "msk_"
 WRONG_CREDENTIALS = "wrong email or password"
 
@@ -109,6 +110,29 @@ async def authenticate(
     return user
 
 
+async def clear_login_failures(session: AsyncSession, *, email: str, secret: str) -> None:
+    """Forget the failed logins counted against `email`: an admin's unlock after the lockout."""
+    key = _email_key(secret, email.strip().lower())
+    await session.execute(delete(LoginFailure).where(LoginFailure.email_key == key))
+
+
+async def locked_out(
+    session: AsyncSession, *, emails: list[str], secret: str, max_failures: int, window_seconds: int
+) -> set[str]:
+    """Which of `emails` the failed-login lockout holds right now (one query for the lot)."""
+    keys = {_email_key(secret, email.strip().lower()): email for email in emails}
+    if not keys:
+        return set()
+    window_start = now() - timedelta(seconds=window_seconds)
+    query = (
+        select(LoginFailure.email_key)
+        .where(LoginFailure.email_key.in_(list(keys)), LoginFailure.occurred_at >= window_start)
+        .group_by(LoginFailure.email_key)
+        .having(func.count() >= max_failures)
+    )
+    return {keys[key] for key in await session.scalars(query)}
+
+
 def new_session_token(user: User) -> SessionToken:
     return SessionToken(
         sub=str(user.id),
@@ -116,6 +140,7 @@ def new_session_token(user: User) -> SessionToken:
         jti=uuid4().hex,
         roles=list(user.roles),
         account=str(user.account_id) if user.account_id else None,
+        epoch=user.session_epoch,
     )
 
 
@@ -127,7 +152,8 @@ async def revoke_session(session: AsyncSession, token: SessionToken) -> None:
 
 
 async def principal_for_session(session: AsyncSession, token: SessionToken) -> Principal | None:
-    """The signed-in user, unless the session was revoked or the user deactivated."""
+    """The signed-in user, unless the session was revoked (signed out, or older than the user's last
+    password reset or disabling) or the user deactivated."""
     if token.jti is None or await session.scalar(select(RevokedToken.id).where(RevokedToken.jti == token.jti)):
         return None
     try:
@@ -135,7 +161,14 @@ async def principal_for_session(session: AsyncSession, token: SessionToken) -> P
     except ValueError:
         return None
     user = await session.get(User, user_id)
-    return principal_for_user(user) if user and user.is_active else None
+    if user is None or not user.is_active or token.epoch != user.session_epoch:
+        return None
+    return principal_for_user(user)
+
+
+def end_sessions(user: User) -> None:
+    """Every session issued to `user` so far stops working (the next request is a 401)."""
+    user.session_epoch += 1
 
 
 # --- API keys -----------------------------------------------------------------------------
@@ -162,14 +195,18 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal | 
     row = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
     if row is None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
         return None
-    row.last_used_at = now()
+    moment = now()
+    if row.last_used_at is None or moment - row.last_used_at >= LAST_USE_RESOLUTION:
+        row.last_used_at = moment  # at most one write a minute per key: the hot path stays a read
     return Principal(id=str(row.id), kind="api_key", roles=(Role.MACHINE.value,), account_id=row.account_id)
 
 
-async def list_api_keys(session: AsyncSession, account_id: UUID) -> list[ApiKey]:
-    return list(
-        await session.scalars(select(ApiKey).where(ApiKey.account_id == account_id).order_by(ApiKey.created_at))
-    )
+async def list_api_keys(session: AsyncSession, account_id: UUID | None) -> list[ApiKey]:
+    """One account's keys, or (None) every account's, oldest first."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if account_id is not None:
+        query = query.where(ApiKey.account_id == account_id)
+    return list(await session.scalars(query))
 
 
 async def revoke_api_key(session: AsyncSession, *, key_id: UUID, account_id: UUID | None) -> ApiKey:

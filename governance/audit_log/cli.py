@@ -16,6 +16,7 @@ from governance.audit_log.schemas import COLUMNS
 from governance.audit_log.verify import Verification, verify
 from governance.core import audit, exports
 from governance.core.audit import AuditAction
+from governance.core.errors import DomainError
 from governance.core.params import MAX_ID, Period, parse_instant
 from governance.core.plugin import run_in_app
 
@@ -31,21 +32,40 @@ def audit_log_group() -> None: ...
 
 
 def _period(since: str | None, until: str | None) -> Period:
-    return Period(
-        parse_instant(since, "--since") if since else None,
-        parse_instant(until, "--until") if until else None,
-    )
+    try:
+        return Period(
+            parse_instant(since, "--since") if since else None,
+            parse_instant(until, "--until") if until else None,
+        )
+    except DomainError as exc:  # a malformed instant: exit 1 with its sentence, as every refused input here
+        raise click.ClickException(exc.detail) from exc
 
 
 @audit_log_group.command(name="export", help="Write the audit log (or a period of it), oldest first; audit-logged.")
 @click.option("--since", default=None, help=f"From this instant on ({INSTANT}).")
 @click.option("--until", default=None, help=f"Before this instant ({INSTANT}).")
+@click.option("--actor", default=None, help="Only entries by this actor (exactly as recorded).")
+@click.option(
+    "--action", "actions", multiple=True, type=click.Choice([a.value for a in AuditAction]), help="Only these actions."
+)
+@click.option("--subject", default=None, help="Only subjects starting with this (`cookie-policy`).")
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option(
     "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file instead of stdout."
 )
-def export_command(app: Litestar, since: str | None, until: str | None, fmt: str, output: str | None) -> None:
-    filters = service.Filters(_period(since, until))
+def export_command(
+    app: Litestar,
+    since: str | None,
+    until: str | None,
+    actor: str | None,
+    actions: tuple[str, ...],
+    subject: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    filters = service.Filters(
+        _period(since, until), actor=actor, actions=[AuditAction(a) for a in actions], subject=subject
+    )
     write = _write_csv if fmt == "csv" else _write_json
 
     with open(output, "w", encoding="utf-8", newline="") if output else nullcontext(sys.stdout) as file:

@@ -1,4 +1,5 @@
-"""Retention routes: rules (privacy staff) and purge runs (auditors read, privacy staff run). Thin."""
+"""Retention routes: rules (auditors read, privacy staff change), the dry run, and purge runs (auditors
+read, privacy staff start one, which goes on in the background). Thin."""
 
 from __future__ import annotations
 
@@ -7,17 +8,28 @@ from typing import Any
 
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from auth.guards import auditors, privacy_staff
 from auth.schemas import AuthRequest
 from governance.core.exports import export_response, export_spec
-from governance.core.params import AppSettings, DbEngine, DbSession, ExportFormat, PageParam
+from governance.core.params import AppSettings, DbEngine, DbSession, ExportFormat, PageParam, RowId
 from governance.core.problems import problems
 from governance.core.settings import Settings
 from governance.retention import service
-from governance.retention.schemas import RUN_COLUMNS, PurgeRunView, RetentionUpdate, RetentionView, RuleView
+from governance.retention.schemas import (
+    RUN_COLUMNS,
+    PreviewView,
+    PurgeRunView,
+    RetentionUpdate,
+    RetentionView,
+    RuleView,
+    preview_view,
+)
+
+Purges = NamedDependency[service.Background]  # `purges: Purges`: this app's background purges
 
 
 def _view(rules: list[service.Rule], settings: Settings) -> RetentionView:
@@ -28,9 +40,13 @@ class RetentionController(Controller):
     path = "/api/retention"
     tags = ["retention"]
 
-    @get("/", guards=[privacy_staff], summary="Retention period of every data class")
+    @get(
+        "/",
+        guards=[auditors],
+        summary="Retention period of every data class",
+        description="Readable by auditors, privacy staff and admins; only privacy staff and admins change it.",
+    )
     async def show(self, db_session: DbSession, settings: AppSettings) -> RetentionView:
-        """Each data class with its period in days, its default and whether it was changed."""
         return _view(await service.rules(db_session), settings)
 
     @put(
@@ -47,14 +63,24 @@ class RetentionController(Controller):
         return _view(rules, settings)
 
     @get(
+        "/preview",
+        guards=[auditors],
+        summary="Dry run: what a purge now would delete",
+        description="Per data class, the cutoff a purge started now would use and how many rows are older. "
+        "Deletes nothing and is not audited.",
+    )
+    async def preview(self, db_session: DbSession) -> PreviewView:
+        return preview_view(await service.preview(db_session))
+
+    @get(
         "/runs",
         guards=[auditors],
         summary="The purge log, newest first",
         responses=export_spec(OffsetPagination[PurgeRunView]),
     )
     async def list_runs(self, db_session: DbSession, page: PageParam, format: ExportFormat = "json") -> Response[Any]:
-        """Every purge run: when it started and finished, who or what started it, and how many rows of each
-        data class it removed. `format=csv` downloads the same rows."""
+        """Every purge run: when it started and finished, who or what started it, its status, and how many
+        rows of each data class it removed. `format=csv` downloads the same rows."""
         runs, total = await service.runs(db_session, page)
         views = [PurgeRunView.of(run) for run in runs]
         if format == "json":
@@ -69,17 +95,28 @@ class RetentionController(Controller):
         ]
         return export_response("csv", RUN_COLUMNS, rows, "purge-runs")
 
+    @get(
+        "/runs/{run_id:int}",
+        guards=[auditors],
+        summary="One purge run, with its counts so far",
+        description="While `status` is `running`, `deleted` grows as each batch commits; then `succeeded` or `failed`.",
+        responses=problems(404),
+    )
+    async def show_run(self, run_id: RowId, db_session: DbSession) -> PurgeRunView:
+        return PurgeRunView.of(await service.run(db_session, run_id))
+
     @post(
         "/runs",
         guards=[privacy_staff],
-        status_code=HTTP_201_CREATED,
-        summary="Purge now; answers with the finished run",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Purge now, in the background; answers with the run just started",
+        description="Answers 202 as soon as the run's row exists (status `running`); poll "
+        "`GET /api/retention/runs/{id}` for its counts. One purge at a time across every instance: 409 while "
+        "another runs. A run abandoned by a crash is finished first.",
         responses=problems(409),
     )
-    async def run_now(self, request: AuthRequest, db_engine: DbEngine) -> PurgeRunView:
-        """Purges every data class now by the periods in force, in batches, and answers with the run as
-        logged (counts per class); audited."""
-        run = await service.purge(db_engine, trigger="manual", actor=request.user.label)
-        if run is None:  # only a scheduled slot can be found taken; kept for the type checker
-            raise service.PurgeBusy
-        return PurgeRunView.of(run)
+    async def run_now(
+        self, request: AuthRequest, db_engine: DbEngine, db_session: DbSession, purges: Purges
+    ) -> PurgeRunView:
+        run_id = await purges.start(db_engine, trigger="manual", actor=request.user.label)
+        return PurgeRunView.of(await service.run(db_session, run_id))

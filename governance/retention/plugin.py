@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from litestar.di import Provide
+
 from governance.core.plugin import DomainPlugin
+from governance.retention import service
 from governance.retention.cli import purge_command, scheduler_command
 from governance.retention.controllers import RetentionController
 from governance.retention.scheduler import build_scheduler
@@ -22,8 +25,21 @@ SCHEDULER_STATE_KEY = "retention_scheduler"
 class RetentionPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.route_handlers.append(RetentionController)
-        app_config.lifespan.append(self.scheduler_lifespan)
+        self.background = service.Background()
+        app_config.dependencies["purges"] = Provide(self.purges, sync_to_thread=False)
+        app_config.lifespan.extend([self.scheduler_lifespan, self.background_lifespan])
         return app_config
+
+    def purges(self) -> service.Background:
+        return self.background
+
+    @asynccontextmanager
+    async def background_lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        """Purges started from requests end with the app (cancelled runs resume on the next purge)."""
+        try:
+            yield
+        finally:
+            await self.background.close()
 
     def on_cli_init(self, cli: Group) -> None:
         cli.add_command(purge_command)

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from governance.retention.models import PurgeRun
-from governance.retention.service import Rule
+from governance.retention.service import Preview, Rule
 
 
 class RetentionUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +43,19 @@ class RetentionView(msgspec.Struct):
     rules: list[RuleView]
     purge_at_utc: str
     scheduler_enabled_here: bool
+
+
+class PreviewRow(msgspec.Struct):
+    data_class: str
+    older_than: datetime  # the cutoff a purge now would use
+    rows: int
+
+
+class PreviewView(msgspec.Struct):
+    """The dry run: what a purge now would delete, class by class. Nothing is deleted."""
+
+    classes: list[PreviewRow]
+    total: int
 
 
 class PurgeRunView(msgspec.Struct):
@@ -90,3 +103,7 @@ RUN_COLUMNS = (
     "deleted",
     "error",
 )
+
+
+def preview_view(previews: list[Preview]) -> PreviewView:
+    return PreviewView([PreviewRow(p.name, p.cutoff, p.rows) for p in previews], sum(p.rows for p in previews))

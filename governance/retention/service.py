@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from governance.core import audit
 from governance.core.clock import utcnow as now
-from governance.core.errors import Conflict, FieldError, Invalid
+from governance.core.errors import Conflict, FieldError, Invalid, NotFound
 from governance.retention import partitions
 from governance.retention.locking import purge_lock
 from governance.retention.models import PurgeRun, RetentionRule
@@ -171,9 +171,11 @@ async def purge(
     slot: str | None = None,
     batch_size: int | None = None,
     progress: Progress | None = None,
+    started: Callable[[int], None] | None = None,
 ) -> PurgeRun | None:
     """Run a purge now. With `slot` (a scheduled time), at most one run ever exists for it:
-    returns None when that slot was already claimed. Raises PurgeBusy when another purge holds the lock."""
+    returns None when that slot was already claimed. Raises PurgeBusy when another purge holds the lock.
+    `started(run_id)` is called once the new run's row exists, before anything is deleted."""
     job = _Job(engine, batch_size, progress)
     async with purge_lock(engine) as held:
         if not held:
@@ -184,7 +186,55 @@ async def purge(
         run_id = await job.start(trigger=trigger, actor=actor, slot=slot)
         if run_id is None:
             return None
+        if started is not None:
+            started(run_id)
         return await job.execute(run_id)
+
+
+class Background:
+    """Purges started from a request: the request gets the run's id as soon as its row exists and the
+    purge goes on in this process's event loop (its row shows the counts as batches commit). One per
+    app; `close` cancels what is still running at shutdown (a cancelled run stays `running` and is
+    finished by whoever takes the purge lock next, as after a crash)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, engine: AsyncEngine, *, trigger: str, actor: str) -> int:
+        """The new run's id; PurgeBusy when a purge (here or on another instance) holds the lock."""
+        begun: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def started(run_id: int) -> None:
+            if not begun.done():
+                begun.set_result(run_id)
+
+        async def work() -> None:
+            try:
+                await purge(engine, trigger=trigger, actor=actor, started=started)
+            except Exception as exc:
+                if not begun.done():
+                    begun.set_exception(exc)
+                    return
+                log.exception("background purge failed")
+            if not begun.done():  # only a scheduled slot can be found taken; kept for completeness
+                begun.set_exception(PurgeBusy())
+
+        task = asyncio.create_task(work(), name="retention.purge")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return await asyncio.shield(begun)
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def run(session: AsyncSession, run_id: int) -> PurgeRun:
+    found = await session.get(PurgeRun, run_id)
+    if found is None:
+        raise NotFound(f"no purge run {run_id}")
+    return found
 
 
 async def resume_abandoned(engine: AsyncEngine, *, batch_size: int | None = None) -> list[int]:

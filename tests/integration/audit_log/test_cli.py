@@ -100,3 +100,22 @@ def test_the_command_line_itself_exits_1_on_a_broken_chain(db):
     )  # fmt: skip
 
     assert result.returncode == 1 and "does not follow the start of the chain" in result.stderr
+
+
+def test_export_filters_by_actor_action_and_subject_as_the_api_does(cli, db):
+    append(db, 2, action="policy.publish")
+    append(db, 1, action="retention.rule")
+
+    by_action = cli("audit-log", "export", "--format", "json", "--action", "retention.rule")
+    by_subject = cli("audit-log", "export", "--format", "json", "--subject", "thing 1", "--actor", "staff@example.test")
+    nobody = cli("audit-log", "export", "--format", "json", "--actor", "mallory")
+
+    assert [e["action"] for e in json.loads(by_action.stdout)] == ["retention.rule"]
+    assert {e["subject"] for e in json.loads(by_subject.stdout)} == {"thing 1"}
+    assert json.loads(nobody.stdout) == []
+
+
+def test_export_refuses_a_malformed_instant_with_a_sentence(cli, db):
+    result = cli("audit-log", "export", "--since", "last tuesday")
+
+    assert result.exit_code == 1 and "--since" in result.output and "not an ISO 8601 instant" in result.output

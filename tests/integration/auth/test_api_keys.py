@@ -38,13 +38,17 @@ def test_a_key_with_a_valid_prefix_but_wrong_secret_is_rejected(client, db):
     assert client.get("/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
-def test_an_admin_must_name_the_account(client, db, login_as):
+def test_an_admin_lists_every_account_or_one_and_must_name_the_account_of_a_new_key(client, db, login_as):
     db.create_api_key("acme")
-    login_as("admin")
+    db.create_api_key("globex")
+    csrf = login_as("admin")
     account_id = db.run(lambda s: s.scalar(select(Account.id).where(Account.name == "acme")))
 
-    assert client.get("/api/api-keys/").status_code == 400
-    assert client.get("/api/api-keys/", params={"account_id": str(account_id)}).status_code == 200
+    assert len(client.get("/api/api-keys/").json()) == 2
+    assert [k["account"] for k in client.get("/api/api-keys/", params={"account_id": str(account_id)}).json()] == [
+        "acme"
+    ]
+    assert client.post("/api/api-keys/", json={}, headers=csrf).status_code == 400
 
 
 def test_token_in_body_mode_returns_a_bearer_token_usable_without_csrf(db):

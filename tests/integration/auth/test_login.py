@@ -61,13 +61,14 @@ def test_health_reports_the_database(client, db):
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
 
 
-def test_the_session_jwt_carries_subject_roles_account_jti_and_expiry(client, db):
+def test_the_session_jwt_carries_subject_roles_account_jti_epoch_and_expiry(client, db):
     user = db.create_user("member", account="acme")
     login(client, user)
 
     claims = jwt.decode(client.cookies.get("ms_access"), options={"verify_signature": False})
 
-    assert set(claims) == {"sub", "roles", "account", "jti", "exp", "iat"}
+    assert set(claims) == {"sub", "roles", "account", "jti", "exp", "iat", "epoch"}
     assert claims["sub"] == str(user["id"]) and claims["roles"] == ["member"]
     assert claims["account"] == str(user["account_id"])
+    assert claims["epoch"] == 0  # ends with the user's next password reset or disabling
     assert claims["exp"] - claims["iat"] == 30 * 24 * 3600

@@ -1,5 +1,9 @@
-"""`GET|PUT /api/retention` and `GET|POST /api/retention/runs`."""
+"""`GET|PUT /api/retention`, `GET /api/retention/preview` and `GET|POST /api/retention/runs`."""
 
+import asyncio
+import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,26 +93,103 @@ def test_members_see_nothing_of_retention(client, login_as):
     login_as("member", account="acme")
 
     assert client.get("/api/retention").status_code == 403
+    assert client.get("/api/retention/preview").status_code == 403
     assert client.get("/api/retention/runs").status_code == 403
 
 
-def test_run_now_purges_and_the_run_is_listed(client, login_as, db):
+def test_auditors_read_the_periods_but_cannot_change_them(client, login_as):
+    csrf = login_as("auditor")
+
+    assert set(rules_by_name(client.get("/api/retention").json())) == set(data_classes())
+    assert client.put("/api/retention", json={"periods": {"violations": 90}}, headers=csrf).status_code == 403
+
+
+def finished(client, run_id: int, timeout: float = 30) -> dict:
+    """Poll the run as the console does, until it has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/api/retention/runs/{run_id}").json()
+        if run["status"] != "running":
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"purge run {run_id} still running after {timeout} s")
+
+
+def test_the_dry_run_counts_what_would_go_and_deletes_nothing(client, login_as, db):
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", expired, expired, datetime.now(UTC))
+    login_as("auditor")
+
+    body = client.get("/api/retention/preview").json()
+
+    by_class = {row["data_class"]: row for row in body["classes"]}
+    assert set(by_class) == set(data_classes())
+    assert by_class["violations"]["rows"] == 2 and body["total"] >= 2
+    assert count(db, "violations") == 3
+
+
+def test_run_now_purges_in_the_background_and_the_run_is_listed(client, login_as, db):
     expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
     seed(db, "violations", expired, datetime.now(UTC))
     csrf = login_as("privacy_staff")
 
     created = client.post("/api/retention/runs", headers=csrf)
 
-    assert created.status_code == 201, created.text
-    run = created.json()
+    assert created.status_code == 202, created.text
+    run = finished(client, created.json()["id"])
     assert run["status"] == "succeeded" and run["trigger"] == "manual" and run["deleted"]["violations"] == 1
     assert count(db, "violations") == 1
     assert [r["id"] for r in client.get("/api/retention/runs").json()["items"]] == [run["id"]]
 
 
+@pytest.fixture
+def held_purge(monkeypatch):
+    """The violations class's purge waits until the test lets it go (the event loop stays free meanwhile)."""
+    release = threading.Event()
+    classes = data_classes()
+    real = classes["violations"]
+
+    async def waiting(session, cutoff, limit):
+        while not release.is_set():  # noqa: ASYNC110  (a threading.Event: the test thread sets it)
+            await asyncio.sleep(0.01)
+        return await real.purge(session, cutoff, limit)
+
+    monkeypatch.setitem(classes, "violations", replace(real, purge=waiting))
+    yield release
+    release.set()
+
+
+def test_the_post_answers_before_the_purge_ends_and_progress_shows(client, login_as, db, held_purge):
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", expired, expired)
+    csrf = login_as("privacy_staff")
+
+    created = client.post("/api/retention/runs", headers=csrf)
+
+    assert created.status_code == 202
+    run = created.json()
+    assert run["status"] == "running" and run["finished_at"] is None
+    assert client.get(f"/api/retention/runs/{run['id']}").json()["status"] == "running"
+    second = client.post("/api/retention/runs", headers=csrf)
+    assert second.status_code == 409 and "already running" in second.json()["detail"]
+    assert count(db, "violations") == 2  # nothing of the held class deleted yet
+
+    held_purge.set()
+
+    done = finished(client, run["id"])
+    assert done["status"] == "succeeded" and done["deleted"]["violations"] == 2 and done["finished_at"]
+    assert client.post("/api/retention/runs", headers=csrf).status_code == 202  # free again
+
+
+def test_an_unknown_run_is_a_404(client, login_as):
+    login_as("auditor")
+
+    assert client.get("/api/retention/runs/999999").status_code == 404
+
+
 def test_auditors_export_the_purge_log_as_csv(client, login_as, db):
     csrf = login_as("privacy_staff")
-    client.post("/api/retention/runs", headers=csrf)
+    finished(client, client.post("/api/retention/runs", headers=csrf).json()["id"])
     client.post("/auth/logout", headers=csrf)
     login_as("auditor")
 
