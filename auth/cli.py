@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from auth import people, service
 from auth.models import Account, Role, User
+from auth.service import Lockout
 from governance.core.errors import NotFound
 from governance.core.plugin import run_in_app, settings_of
 
@@ -30,9 +31,9 @@ ROLE_CHOICE = click.Choice([r.value for r in Role if r != Role.MACHINE])
 CLI_ACTOR = "cli"
 
 
-def _lockout(app: Litestar) -> people.Lockout:
+def _lockout(app: Litestar) -> Lockout:
     settings = settings_of(app)
-    return people.Lockout(settings.jwt_secret, settings.login_max_failures, settings.login_window_seconds)
+    return Lockout.of(settings)
 
 
 def _when(moment: object) -> str:

@@ -6,13 +6,13 @@ from typing import Annotated
 from uuid import UUID
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from auth import people, service
-from auth.guards import account_members, account_scope, staff_only, target_account
+from auth.guards import account_members, account_scope, json_body_only, same_origin_only, staff_only, target_account
 from auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -34,11 +34,15 @@ from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.core.errors import BadRequest, Forbidden
 from governance.core.params import AppSettings, DbSession, PageParam
 from governance.core.problems import problems
+from governance.core.proxies import client_of
 from governance.core.schemas import view, views
 from governance.core.settings import Settings
 
-# Per client address, beside the per-email failure count: slows spraying many emails from one host.
-LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
+# Per client (`client_of`: behind a trusted proxy, the address it forwarded), beside the per-account
+# failure count: slows spraying many emails from one host.
+LOGIN_RATE_LIMIT = RateLimitConfig(
+    rate_limit=("minute", 30), store="login_rate_limit", identifier_for_request=client_of
+)
 AccountId = Annotated[UUID | None, QueryParameter(description="Admins: the account to act for")]
 
 
@@ -54,21 +58,25 @@ class AuthController(Controller):
         "/login",
         status_code=HTTP_200_OK,
         middleware=[LOGIN_RATE_LIMIT.middleware],
+        guards=[same_origin_only, json_body_only],
         summary="Sign in; sets the ms_access and ms_csrf cookies",
-        description="Wrong password and unknown email get the same 401; repeated failures for one email, or too "
-        "many attempts from one client, get 429 with Retry-After.",
-        responses=problems(401, 429),
+        description="Wrong password and unknown email get the same 401. Failures count per (account, client): "
+        "after `MS_LOGIN_MAX_FAILURES` in `MS_LOGIN_WINDOW_SECONDS` that client gets 429 with Retry-After for "
+        "that account, while other clients can still sign in; `MS_LOGIN_ACCOUNT_MAX_FAILURES` across all "
+        "clients bounds a guesser with many addresses. Too many attempts from one client, for any accounts, are "
+        "a 429 too. The body must be `application/json` (415 otherwise) and a browser's `Origin` must be this "
+        "service or a configured dashboard origin (403 otherwise: no other site can sign a browser in).",
+        responses=problems(401, 403, 415, 429),
     )
     async def login(
-        self, data: JSONBody[LoginRequest], db_session: DbSession, settings: AppSettings
+        self, data: JSONBody[LoginRequest], request: Request, db_session: DbSession, settings: AppSettings
     ) -> Response[LoginResponse]:
         user = await service.authenticate(
             db_session,
             email=data.email,
             password=data.password,
-            secret=settings.jwt_secret,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
+            client=client_of(request),
+            rule=service.Lockout.of(settings),
         )
         token = service.new_session_token(user)
         encoded = token.encode(secret=settings.jwt_secret, algorithm="HS256")
@@ -84,8 +92,11 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=HTTP_200_OK,
+        guards=[same_origin_only],
         summary="Sign out: revokes the session and clears both cookies",
-        description="Only sessions sign out; an API key is revoked instead (400).",
+        description="Only sessions sign out; an API key is revoked instead (400). A browser's `Origin` must be "
+        "this service or a configured dashboard origin (403 otherwise).",
+        responses=problems(403),
     )
     async def logout(self, request: AuthRequest, db_session: DbSession, settings: AppSettings) -> Response[SignedOut]:
         if not isinstance(request.auth, SessionToken):
@@ -158,7 +169,7 @@ class ApiKeyController(Controller):
 
 
 def lockout_of(settings: Settings) -> people.Lockout:
-    return people.Lockout(settings.jwt_secret, settings.login_max_failures, settings.login_window_seconds)
+    return service.Lockout.of(settings)
 
 
 def user_view(person: people.Person) -> UserView:

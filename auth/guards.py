@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from auth.models import Role
-from governance.core.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from governance.core.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from governance.core.plugin import settings_of
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
@@ -62,3 +64,42 @@ def target_account(principal: Principal, account_id: UUID | None) -> UUID:
     if principal.account_id is None:
         raise Forbidden("this principal acts for no account")
     return principal.account_id
+
+
+# --- requests a browser sends for another site ----------------------------------------------------
+
+
+def _trusted_origin(connection: ASGIConnection, origin: str) -> bool:
+    """This service itself (its Host) or a configured dashboard origin (MS_CORS_ORIGINS)."""
+    if origin in settings_of(connection.app).cors_origins:
+        return True
+    return urlsplit(origin).netloc.lower() == connection.headers.get("host", "").lower()
+
+
+def same_origin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Sign-in and sign-out: no other site may sign a browser in (login CSRF) or out. A browser names
+    the page's origin on every POST; clients without one (curl, the sending pipeline) send neither
+    header and pass."""
+    origin = connection.headers.get("origin")
+    if origin is not None:
+        if origin == "null" or not _trusted_origin(connection, origin):
+            raise Forbidden(f"requests from {origin} may not sign in or out here")
+    elif connection.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise Forbidden("requests from another site may not sign in or out here")
+
+
+def json_body_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A `text/plain` or form body is what a cross-site form can send without a preflight: refuse it."""
+    media_type = connection.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(f"send the body as application/json, not {media_type or 'no content type'}")
+
+
+def not_cross_site(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """GETs that write the audit log (exports): a link on another site must not make a signed-in
+    browser run one (the session cookie is SameSite=Lax, so it goes along on a top-level GET)."""
+    if connection.headers.get("sec-fetch-site") != "cross-site":
+        return
+    origin = connection.headers.get("origin")
+    if origin is None or not _trusted_origin(connection, origin):
+        raise Forbidden("this export is recorded in the audit log: open it from this service, not another site")

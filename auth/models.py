@@ -77,4 +77,6 @@ class LoginFailure(BigIntBase):
     __tablename__ = "login_failures"
 
     email_key: Mapped[str] = mapped_column(String(64), index=True)
+    # keyed hash of the client (`client_of`): failures lock that client out of that account only
+    client_key: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)

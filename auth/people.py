@@ -16,18 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import service
 from auth.models import Account, ApiKey, Role, User
 from auth.passwords import hash_password
+from auth.service import Lockout
 from governance.core import audit
 from governance.core.audit import AuditAction
 from governance.core.errors import Conflict, NotFound
-
-
-@dataclass(frozen=True)
-class Lockout:
-    """The failed-login lockout's rule (from the settings), and the key its counts are filed under."""
-
-    secret: str
-    max_failures: int
-    window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -69,13 +61,7 @@ async def _account_names(session: AsyncSession, ids: set[UUID]) -> dict[UUID, st
 
 async def _people(session: AsyncSession, users: list[User], lockout: Lockout) -> list[Person]:
     names = await _account_names(session, {u.account_id for u in users if u.account_id})
-    locked = await service.locked_out(
-        session,
-        emails=[u.email for u in users],
-        secret=lockout.secret,
-        max_failures=lockout.max_failures,
-        window_seconds=lockout.window_seconds,
-    )
+    locked = await service.locked_out(session, emails=[u.email for u in users], rule=lockout)
     return [
         Person(
             id=u.id,
@@ -162,7 +148,7 @@ async def update_person(
 
 async def reset_password(session: AsyncSession, user: User, *, actor: str, password: str) -> None:
     """A new password; every session the user had ends."""
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     service.end_sessions(user)
     await audit.record(session, actor=actor, action=AuditAction.USER_PASSWORD_RESET, subject=f"user {user.email}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -18,6 +19,7 @@ from auth.schemas import Principal, SessionToken
 from governance.core.batches import count_before, delete_oldest
 from governance.core.clock import utcnow as now
 from governance.core.errors import Busy, Conflict, Invalid, NotFound, Unauthorized
+from governance.core.settings import Settings
 
 SESSION_LIFETIME = timedelta(days=30)
 LAST_USE_RESOLUTION = timedelta(minutes=1)  # an API key's `last_used_at` is written at most this often
@@ -64,7 +66,7 @@ async def create_user(
     email = normalize_email(email)
     user = User(
         email=email,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
         roles_csv=",".join(validate_roles(roles, account_id)),
         account_id=account_id,
     )
@@ -89,24 +91,58 @@ def _email_key(secret: str, email: str) -> str:
     return hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()
 
 
-async def authenticate(
-    session: AsyncSession, *, email: str, password: str, secret: str, max_failures: int, window_seconds: int
-) -> User:
-    """The user for these credentials; unknown email and wrong password fail alike, in similar time."""
+@dataclass(frozen=True)
+class Lockout:
+    """The failed-login rule. Failures count per (account, client): `max_failures` in `window_seconds`
+    locks that client out of that account only, so a stranger's guesses do not lock the real user out
+    of their own client. Across every client, `account_max_failures` (ten times as many by default)
+    bounds a guesser with many addresses. Counts are filed under keyed hashes (no address stored)."""
+
+    secret: str
+    max_failures: int
+    window_seconds: int
+    account_max_failures: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Lockout:
+        return cls(
+            settings.jwt_secret,
+            settings.login_max_failures,
+            settings.login_window_seconds,
+            settings.login_account_max_failures,
+        )
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str, client: str, rule: Lockout) -> User:
+    """The user for these credentials; unknown email and wrong password fail alike, in similar time.
+
+    Check-and-count is atomic without a lock: the attempt is recorded (committed) first and counted
+    after, so of N concurrent guesses the k-th to commit counts at least k, and no more than the limit
+    ever reach the password check. A refused attempt is taken back (it must not lock anyone out)."""
     email = email.strip().lower()
-    key = _email_key(secret, email)
-    window_start = now() - timedelta(seconds=window_seconds)
-    failures = await session.scalar(
-        select(func.count()).where(LoginFailure.email_key == key, LoginFailure.occurred_at >= window_start)
-    )
-    if (failures or 0) >= max_failures:
-        raise Busy("too many failed logins for this account; try again later", retry_after=window_seconds)
+    key, client_key = _email_key(rule.secret, email), _email_key(rule.secret, f"client {client}")
+    attempt = LoginFailure(email_key=key, client_key=client_key, occurred_at=now())
+    session.add(attempt)
+    await session.commit()
+    since = now() - timedelta(seconds=rule.window_seconds)
+    from_client, in_all = (
+        await session.execute(
+            select(func.count().filter(LoginFailure.client_key == client_key), func.count()).where(
+                LoginFailure.email_key == key, LoginFailure.occurred_at >= since
+            )
+        )
+    ).one()
+    if from_client > rule.max_failures or in_all > rule.account_max_failures:
+        await session.delete(attempt)
+        await session.commit()
+        raise Busy("too many failed logins for this account; try again later", retry_after=rule.window_seconds)
     user = await session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        session.add(LoginFailure(email_key=key, occurred_at=now()))
-        await session.commit()  # the failure counts although the request fails (an error rolls back)
-        raise Unauthorized(WRONG_CREDENTIALS)
-    await session.execute(delete(LoginFailure).where(LoginFailure.email_key == key))
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(WRONG_CREDENTIALS)  # the attempt stays: it is the failure, already committed
+    # Signed in: this client's failures are forgotten; other clients' still count against them.
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.email_key == key, LoginFailure.client_key == client_key)
+    )
     return user
 
 
@@ -116,21 +152,26 @@ async def clear_login_failures(session: AsyncSession, *, email: str, secret: str
     await session.execute(delete(LoginFailure).where(LoginFailure.email_key == key))
 
 
-async def locked_out(
-    session: AsyncSession, *, emails: list[str], secret: str, max_failures: int, window_seconds: int
-) -> set[str]:
-    """Which of `emails` the failed-login lockout holds right now (one query for the lot)."""
-    keys = {_email_key(secret, email.strip().lower()): email for email in emails}
+async def locked_out(session: AsyncSession, *, emails: list[str], rule: Lockout) -> set[str]:
+    """Which of `emails` the lockout holds right now for some client (or for all): one query for the lot."""
+    keys = {_email_key(rule.secret, email.strip().lower()): email for email in emails}
     if not keys:
         return set()
-    window_start = now() - timedelta(seconds=window_seconds)
-    query = (
+    window_start = now() - timedelta(seconds=rule.window_seconds)
+    recent = LoginFailure.email_key.in_(list(keys)), LoginFailure.occurred_at >= window_start
+    per_client = (
         select(LoginFailure.email_key)
-        .where(LoginFailure.email_key.in_(list(keys)), LoginFailure.occurred_at >= window_start)
-        .group_by(LoginFailure.email_key)
-        .having(func.count() >= max_failures)
+        .where(*recent)
+        .group_by(LoginFailure.email_key, LoginFailure.client_key)
+        .having(func.count() >= rule.max_failures)
     )
-    return {keys[key] for key in await session.scalars(query)}
+    per_account = (
+        select(LoginFailure.email_key)
+        .where(*recent)
+        .group_by(LoginFailure.email_key)
+        .having(func.count() >= rule.account_max_failures)
+    )
+    return {keys[key] for key in await session.scalars(per_client.union(per_account))}
 
 
 def new_session_token(user: User) -> SessionToken:

@@ -18,6 +18,7 @@ from auth.plugin import AuthPlugin
 from governance.audit_log.plugin import AuditLogPlugin
 from governance.cli import ServeCommandPlugin
 from governance.core.db import alchemy_config
+from governance.core.deadline import body_deadline
 from governance.core.openapi import ApiDocsPlugin, openapi_config
 from governance.core.params import DEPENDENCIES
 from governance.core.plugin import SETTINGS_STATE_KEY
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *(domain(settings, db) for domain in DOMAINS),
             ApiDocsPlugin(),
         ],
-        middleware=[REQUEST_LOGGING.middleware],
+        middleware=[REQUEST_LOGGING.middleware, body_deadline(settings.body_timeout_seconds)],
         state=State({SETTINGS_STATE_KEY: settings}),
         cors_config=cors(settings),
         openapi_config=openapi_config(version="0.1.0"),
@@ -87,7 +88,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             loggers={"litestar": {"level": settings.log_level, "handlers": ["queue_listener"], "propagate": False}},
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
             log_exceptions="always",
-            disable_stack_trace={400, 401, 403, 404, 405, 409, 413, 422, 429},  # client errors: one line, no trace
+            disable_stack_trace={
+                400,
+                401,
+                403,
+                404,
+                405,
+                408,
+                409,
+                413,
+                415,
+                422,
+                429,
+            },  # client errors: one line, no trace
         ),
         debug=False,
     )

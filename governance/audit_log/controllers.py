@@ -8,7 +8,7 @@ from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
-from auth.guards import auditors
+from auth.guards import auditors, not_cross_site
 from auth.schemas import AuthRequest
 from governance.audit_log import service
 from governance.audit_log.schemas import COLUMNS, AuditEntryView
@@ -33,7 +33,7 @@ SubjectParam = Annotated[
 class AuditLogController(Controller):
     path = "/api/audit"
     tags = ["audit log"]
-    guards = [auditors]
+    guards = [auditors, not_cross_site]  # its exports write the audit log
 
     @get(
         "/",

@@ -17,7 +17,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 if TYPE_CHECKING:
-    from litestar.connection import ASGIConnection
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from governance.core.settings import Settings
@@ -50,6 +49,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failed statement's log line and exception never carry its parameters: they hold API key
+    # hashes, email keys and visitor ids.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         _prepare_sqlite_path(url)
     engine = create_async_engine(url, **kwargs)
@@ -70,12 +72,6 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
             render_as_batch=True,
         ),
     )
-
-
-def request_session(db: SQLAlchemyAsyncConfig, connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:
-    """The request's session (the one handlers get as `db_session`), for code that runs before
-    handlers: the auth middleware, guards. advanced-alchemy keeps it in the scope and closes it."""
-    return db.provide_session(connection.app.state, connection.scope)
 
 
 @asynccontextmanager

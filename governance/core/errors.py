@@ -48,6 +48,12 @@ class BadRequest(DomainError):
     status = 400
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not of the media type the route takes."""
+
+    status = 415
+
+
 class Unauthorized(DomainError):
     """Not signed in, or the credentials are wrong."""
 

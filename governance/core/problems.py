@@ -150,7 +150,9 @@ WHEN = {
     403: "Signed in, but not allowed (a role is missing, or the CSRF token is wrong)",
     404: "No such resource (or not one of this account's)",
     409: "The request clashes with the current state",
+    408: "The request body did not arrive in time",
     413: "The request body is too large",
+    415: "The body must be sent as the media type the operation names (application/json)",
     422: "The input breaks a rule; `errors` lists every problem with its field",
     429: "Too many requests; wait for `Retry-After` seconds",
 }

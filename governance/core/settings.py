@@ -46,6 +46,17 @@ def _int(name: str, raw: str) -> int:
     return value
 
 
+def _seconds(name: str, raw: str) -> float:
+    """A positive number of seconds (fractions allowed)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name} must be a positive number of seconds, not {raw}")
+    return value
+
+
 def _whole(name: str, raw: str) -> int:
     """Zero or more."""
     try:
@@ -138,6 +149,9 @@ class Settings:
     token_in_body_key: str = ""
     audit_urls: tuple[str, ...] = ()
     audit_schedule: str = "04:00"
+    # --- sign-in and slow clients (issue 14)
+    login_account_max_failures: int = 50  # failed logins in the window, all clients together
+    body_timeout_seconds: float = 10.0  # a request body must arrive within this (408 otherwise)
 
     @property
     def is_production(self) -> bool:
@@ -189,6 +203,8 @@ class Settings:
             token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
             audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),
             audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
+            login_account_max_failures=_int("MS_LOGIN_ACCOUNT_MAX_FAILURES", get("LOGIN_ACCOUNT_MAX_FAILURES", "50")),
+            body_timeout_seconds=_seconds("MS_BODY_TIMEOUT_SECONDS", get("BODY_TIMEOUT_SECONDS", "10")),
         )
         if settings.token_in_body_key and not settings.token_in_body:
             log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")

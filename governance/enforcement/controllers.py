@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from auth.guards import auditors, privacy_staff
+from auth.guards import auditors, not_cross_site, privacy_staff
 from auth.schemas import AuthRequest
 from governance.core import audit, exports
 from governance.core.errors import BadRequest, NotFound
@@ -177,7 +177,7 @@ def _browser_report(body: bytes) -> BrowserReport:
 class ViolationsController(Controller):
     path = "/api/violations"
     tags = ["enforcement"]
-    guards = [auditors]
+    guards = [auditors, not_cross_site]  # its export writes the audit log
 
     @get(
         "/",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from auth.guards import auditors
+from auth.guards import auditors, not_cross_site
 from auth.schemas import AuthRequest
 from governance.core.params import AppSettings, AtParam, DbSession, SinceParam, parse_instant
 from governance.core.problems import problems
@@ -18,7 +18,7 @@ ZIP = "application/zip"
 class EvidenceController(Controller):
     path = "/api/evidence"
     tags = ["evidence"]
-    guards = [auditors]
+    guards = [auditors, not_cross_site]  # its exports write the audit log
 
     @get(
         "/",

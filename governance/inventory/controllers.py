@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Response, get
 
-from auth.guards import auditors
+from auth.guards import auditors, not_cross_site
 from auth.schemas import AuthRequest
 from governance.core import exports
 from governance.core.clock import utcnow
@@ -21,7 +21,7 @@ from policy_docs import cache as policy_cache
 class InventoryController(Controller):
     path = "/api/inventory"
     tags = ["inventory"]
-    guards = [auditors]
+    guards = [auditors, not_cross_site]  # its exports write the audit log
 
     @get(
         "/",
