@@ -23,6 +23,7 @@ from governance.core.openapi import ApiDocsPlugin, openapi_config
 from governance.core.params import DEPENDENCIES
 from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
+from governance.core.requests import BoundedRequest
 from governance.core.settings import Settings
 from governance.enforcement.plugin import EnforcementPlugin
 from governance.evidence.plugin import EvidencePlugin
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiDocsPlugin(),
         ],
         middleware=[REQUEST_LOGGING.middleware, body_deadline(settings.body_timeout_seconds)],
+        request_class=BoundedRequest,
         state=State({SETTINGS_STATE_KEY: settings}),
         cors_config=cors(settings),
         openapi_config=openapi_config(version="0.1.0"),

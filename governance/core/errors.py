@@ -11,7 +11,7 @@ Each class carries its status, so the mapping is a lookup, not a list of cases:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -27,6 +27,7 @@ class DomainError(Exception):
     """A rule refused the request. The message is safe to show to the caller."""
 
     status: ClassVar[int] = 400
+    status_code: ClassVar[int] = 400
 
     def __init__(
         self, detail: str, *, errors: Sequence[FieldError] = (), headers: Mapping[str, str] | None = None
@@ -36,10 +37,11 @@ class DomainError(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
-    @property
-    def status_code(self) -> int:
-        """The HTTP status, under the name Litestar's logging looks for (client errors log no trace)."""
-        return self.status
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The status under the name Litestar's logging reads off the exception's class: client errors
+        # then log one line without a stack trace (`disable_stack_trace`).
+        cls.status_code = cls.status
 
 
 class BadRequest(DomainError):

@@ -48,6 +48,11 @@ LimitParam = Annotated[int, QueryParameter(name="limit", ge=1, le=1000, descript
 OffsetParam = Annotated[int, QueryParameter(name="offset", ge=0, le=10_000_000, description="Items to skip")]
 
 
+# Instants this service can mean: nothing it stores predates 1970, and a margin below the year 9999
+# keeps every "a year before / 90 days after" computed from an instant inside datetime's range.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def parse_instant(text: str, name: str) -> datetime:
     """An aware UTC datetime, or BadRequest naming the parameter (calendar edges included)."""
     value = text.strip()
@@ -55,11 +60,16 @@ def parse_instant(text: str, name: str) -> datetime:
         if "T" in value or ":" in value:
             if value[-6:-5] == " ":  # `+02:00` after URL decoding
                 value = value[:-6] + "+" + value[-5:]
-            return as_utc(datetime.fromisoformat(value))
-        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+            instant = as_utc(datetime.fromisoformat(value))
+        else:
+            instant = datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
     except (ValueError, OverflowError):
         problem = f"{text!r} is not an ISO 8601 instant such as 2026-05-01T12:00:00Z, or a date such as 2026-05-01"
         raise BadRequest(f"{name}: {problem}", errors=[FieldError(name, problem)]) from None
+    if not EARLIEST <= instant < LATEST:
+        problem = f"{text!r} is outside {EARLIEST.year} to {LATEST.year - 1}"
+        raise BadRequest(f"{name}: {problem}", errors=[FieldError(name, problem)])
+    return instant
 
 
 class Period:

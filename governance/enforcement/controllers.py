@@ -20,6 +20,7 @@ from governance.core.errors import BadRequest, NotFound
 from governance.core.params import AppSettings, DbSession, ExportFormat, PageParam, PeriodParam, RowId
 from governance.core.problems import problems
 from governance.core.proxies import client_of
+from governance.core.requests import check_json_depth
 from governance.core.responses import CachedDocument, ReadyResponse
 from governance.core.schemas import views
 from governance.core.settings import Settings
@@ -166,6 +167,7 @@ class EnforcementController(Controller):
 
 
 def _browser_report(body: bytes) -> BrowserReport:
+    check_json_depth(body)
     try:
         return msgspec.json.decode(body, type=BrowserReport)
     except msgspec.ValidationError as exc:
