@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from governance.console import filters, web
 from governance.console.pages.home import HomeController
+from governance.console.pages.policy import PolicyPages
 from governance.console.pages.session import SessionController
 from governance.core.plugin import DomainPlugin
 
@@ -29,6 +30,7 @@ STATIC = HERE / "static"
 PAGES: list[type] = [
     SessionController,
     HomeController,
+    PolicyPages,
 ]
 
 
