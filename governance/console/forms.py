@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from litestar.datastructures import FormMultiDict
 
-from governance.core.errors import FieldError
+from governance.core.errors import DomainError, FieldError, Invalid
+from governance.core.params import parse_instant
 from policy_docs.schemas import Declaration, Section
 
 MAX_ROWS = 1_000
@@ -156,3 +158,20 @@ def section_from(form: FormMultiDict, existing: Section, index: int) -> tuple[Se
         return msgspec.convert(value, Section), []
     except msgspec.ValidationError as exc:
         return None, [conversion_error(exc, f"sections[{index}]")]
+
+
+def utc_instant(value: str, name: str = "effective_from") -> datetime:
+    """A datetime-local value (read as UTC: the forms say so) or an ISO instant; the error names the field."""
+    text_value = value.strip()
+    if len(text_value) == 16 and text_value[10] == "T":  # `2026-05-01T12:00` from <input type=datetime-local>
+        text_value += ":00+00:00"
+    try:
+        return parse_instant(text_value, name)
+    except DomainError as exc:
+        problem = f"{value!r} is not a date and time (UTC), such as 2026-05-01 12:00"
+        raise Invalid(problem, errors=[FieldError(name, problem)]) from exc
+
+
+def local_input(value: datetime | None) -> str:
+    """An instant as a datetime-local input's value, in UTC."""
+    return "" if value is None else value.strftime("%Y-%m-%dT%H:%M")

@@ -14,7 +14,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from governance.console import filters, web
+from governance.console.pages.audit import AuditPages
+from governance.console.pages.drift import DriftPages
 from governance.console.pages.home import HomeController
+from governance.console.pages.inventory import InventoryPages
 from governance.console.pages.policy import PolicyPages
 from governance.console.pages.session import SessionController
 from governance.core.plugin import DomainPlugin
@@ -31,6 +34,9 @@ PAGES: list[type] = [
     SessionController,
     HomeController,
     PolicyPages,
+    DriftPages,
+    InventoryPages,
+    AuditPages,
 ]
 
 

@@ -20,7 +20,7 @@ from litestar.response import Template
 from governance.console import forms, web
 from governance.core.clock import utcnow
 from governance.core.errors import FieldError, Invalid, NotFound
-from governance.core.params import DbSession, parse_instant
+from governance.core.params import DbSession
 from policy_docs import cache as policy_cache
 from policy_docs import pages, service
 from policy_docs.models import PolicyVersion
@@ -253,7 +253,7 @@ class PolicyPages(Controller):
         instant: datetime | None = None
         if when == "at":
             try:
-                instant = _utc_input(effective_from or "")
+                instant = forms.utc_instant(effective_from or "")
             except Invalid as exc:
                 errors = exc.errors
         problems = service.draft_problems(draft)
@@ -284,7 +284,7 @@ class PolicyPages(Controller):
         form = await request.form()
         at = forms.text(form, "effective_from")
         try:
-            effective = _utc_input(at) if at else None
+            effective = forms.utc_instant(at) if at else None
             snapshot = await service.publish(
                 db_session, draft_id, PublishRequest(effective_from=effective), request.user.label
             )
@@ -372,18 +372,6 @@ class PolicyPages(Controller):
 def field_id(path: str) -> str:
     """An HTML id for a field path: `declarations[3].duration.text` -> `f-declarations-3-duration-text`."""
     return "f-" + "".join(c if c.isalnum() else "-" for c in path).strip("-").replace("--", "-")
-
-
-def _utc_input(text: str) -> datetime:
-    """A datetime-local value (read as UTC) or an ISO instant; the error names `effective_from`."""
-    value = text.strip()
-    if len(value) == 16 and value[10] == "T":  # `2026-05-01T12:00` from <input type=datetime-local>
-        value += ":00+00:00"
-    try:
-        return parse_instant(value, "effective_from")
-    except Exception as exc:  # BadRequest: shown next to the field, as a rule broken
-        problem = f"{text!r} is not a date and time (UTC), such as 2026-05-01 12:00"
-        raise Invalid(problem, errors=[FieldError("effective_from", problem)]) from exc
 
 
 def _struct_problems(patch: DraftPatch) -> list[FieldError]:
