@@ -128,7 +128,7 @@ class PolicyPages(Controller):
         request: HTMXRequest,
         db_session: DbSession,
         draft_id: FromPath[UUID],
-        saved: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        saved: Annotated[str | None, QueryParameter(max_length=80)] = None,
     ) -> Template:
         draft = await service.get_draft(db_session, draft_id)
         return self._editor(request, draft, saved=saved)
@@ -334,8 +334,9 @@ class PolicyPages(Controller):
         if problems:
             draft = await service.get_draft(db_session, draft_id)
             return self._editor(request, draft, form_errors=problems, status_code=422)
-        await service.edit_draft(db_session, draft_id, patch, request.user.label)
-        return web.done(request, f"{web.PREFIX}/policy/drafts/{draft_id}?saved={saved}#{saved}")
+        draft = await service.edit_draft(db_session, draft_id, patch, request.user.label)
+        # the revision makes each location new: the browser reloads instead of only moving to the anchor
+        return web.done(request, f"{web.PREFIX}/policy/drafts/{draft_id}?saved={saved}&rev={draft.revision}#{saved}")
 
     @staticmethod
     def _editor(
