@@ -11,11 +11,13 @@ from litestar.response import Redirect, Template
 
 from auth import service
 from auth.controllers import LOGIN_RATE_LIMIT
+from auth.guards import same_origin_only
 from auth.schemas import SessionToken
 from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.console import web
 from governance.core.errors import Busy, Unauthorized
 from governance.core.params import AppSettings, DbSession
+from governance.core.proxies import client_of
 
 MAX_FIELD = 1024  # an email or password longer than this is not one
 
@@ -46,6 +48,7 @@ class SessionController(Controller):
         "/sign-in",
         exclude_from_auth=True,
         middleware=[LOGIN_RATE_LIMIT.middleware],
+        guards=[same_origin_only],  # a form on another site must not sign a browser in (login CSRF)
         status_code=303,
         summary="Sign in; sets the ms_access and ms_csrf cookies",
     )
@@ -62,9 +65,8 @@ class SessionController(Controller):
                 db_session,
                 email=email,
                 password=password,
-                secret=settings.jwt_secret,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
+                client=client_of(request),
+                rule=service.Lockout.of(settings),
             )
         except Busy as exc:
             response = self._form(request, next_path=target, email=email, error=exc.detail, status=429)

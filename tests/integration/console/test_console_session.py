@@ -55,6 +55,19 @@ def test_sign_in_never_redirects_off_the_console(client: TestClient, db: Databas
         assert response.headers["location"] == "/console/", target
 
 
+def test_a_form_on_another_site_cannot_sign_a_browser_in(client: TestClient, db: Database) -> None:
+    user = db.create_user("privacy_staff")
+    form = {"email": user["email"], "password": user["password"]}
+
+    forged = client.post("/console/sign-in", data=form, headers={"Origin": "https://evil.example"})
+    own = client.post(
+        "/console/sign-in", data=form, headers={"Origin": "http://testserver.local"}, follow_redirects=False
+    )
+
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers
+    assert own.status_code == 303 and "ms_access" in client.cookies
+
+
 def test_wrong_password_is_shown_and_locks_out_like_the_api(client: TestClient, db: Database) -> None:
     user = db.create_user("privacy_staff")
     for _ in range(5):
