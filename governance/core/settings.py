@@ -5,6 +5,8 @@ Every setting has the prefix `MS_`; README.md has the table.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
@@ -138,6 +140,8 @@ class Settings:
     token_in_body_key: str = ""
     audit_urls: tuple[str, ...] = ()
     audit_schedule: str = "04:00"
+    # dev only: where secrets not given in the environment are generated once and reused (mode 0600)
+    dev_secrets_file: str = "var/dev-secrets.json"
 
     @property
     def is_production(self) -> bool:
@@ -189,6 +193,7 @@ class Settings:
             token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
             audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),
             audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
+            dev_secrets_file=get("DEV_SECRETS_FILE", cls.dev_secrets_file).strip() or cls.dev_secrets_file,
         )
         if settings.token_in_body_key and not settings.token_in_body:
             log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")
@@ -210,13 +215,58 @@ class Settings:
             return self
         if self.is_production:
             raise SettingsError(f"{', '.join(missing)} must be set when MS_ENV=production")
+        stored = _dev_secrets(Path(self.dev_secrets_file))
         log.warning(
-            "%s not set: generated for this process only (sessions, tracking links and suppressions will not survive a restart)",
+            "%s not set: using the dev secrets in %s (generated once, shared by every worker)",
             ", ".join(missing),
+            self.dev_secrets_file,
         )
         return replace(
             self,
-            jwt_secret=self.jwt_secret or secrets.token_urlsafe(48),
-            token_keys=self.token_keys or (("dev", secrets.token_urlsafe(48).encode()),),
-            recipient_hash_key=self.recipient_hash_key or secrets.token_bytes(32),
+            jwt_secret=self.jwt_secret or stored["jwt_secret"],
+            token_keys=self.token_keys or (("dev", stored["token_key"].encode()),),
+            recipient_hash_key=self.recipient_hash_key or bytes.fromhex(stored["recipient_hash_key"]),
         )
+
+
+_DEV_SECRET_NAMES = ("jwt_secret", "token_key", "recipient_hash_key")
+
+
+def _dev_secrets(path: Path) -> dict[str, str]:
+    """Read the dev secrets file, creating it first if absent.
+
+    Creation is atomic: the secrets are written to a private temporary file (mode 0600) which is
+    then hard-linked to `path`; the link fails if another worker got there first, and then both
+    read the winner's file, so every worker started at once agrees on the same keys.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = {
+            "jwt_secret": secrets.token_urlsafe(48),
+            "token_key": secrets.token_urlsafe(48),
+            "recipient_hash_key": secrets.token_bytes(32).hex(),
+        }
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(fresh, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another worker created it first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"{path}: the dev secrets file cannot be read ({exc}); delete it to generate new ones"
+        ) from None
+    if not isinstance(stored, dict) or any(not isinstance(stored.get(name), str) for name in _DEV_SECRET_NAMES):
+        raise SettingsError(
+            f"{path}: the dev secrets file lacks {', '.join(_DEV_SECRET_NAMES)}; delete it to regenerate"
+        )
+    if path.stat().st_mode & 0o077:
+        raise SettingsError(f"{path}: the dev secrets file must be readable by its owner only (chmod 600 {path})")
+    return {name: stored[name] for name in _DEV_SECRET_NAMES}
