@@ -83,6 +83,13 @@ def _storage_key(name: str, raw: str) -> str:
     return key
 
 
+def _redis_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{name}: a redis://host:port/db (or rediss://, unix://) URL, not {raw!r}")
+    return url
+
+
 def _site_urls(name: str, raw: str) -> tuple[str, ...]:
     urls = tuple(u.strip() for u in raw.split(",") if u.strip())
     for url in urls:
@@ -142,6 +149,9 @@ class Settings:
     audit_schedule: str = "04:00"
     # dev only: where secrets not given in the environment are generated once and reused (mode 0600)
     dev_secrets_file: str = "var/dev-secrets.json"
+    # shared state across workers and instances (governance/core/stores.py, policy notifications): empty is in memory
+    redis_url: str = ""
+    redis_namespace: str = "mailsetu"
 
     @property
     def is_production(self) -> bool:
@@ -193,6 +203,8 @@ class Settings:
             token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
             audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),
             audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
+            redis_url=_redis_url("MS_REDIS_URL", get("REDIS_URL")),
+            redis_namespace=get("REDIS_NAMESPACE", cls.redis_namespace).strip() or cls.redis_namespace,
             dev_secrets_file=get("DEV_SECRETS_FILE", cls.dev_secrets_file).strip() or cls.dev_secrets_file,
         )
         if settings.token_in_body_key and not settings.token_in_body:
