@@ -29,10 +29,14 @@ from auth.security import cleared_cookies, csrf_token_for, session_cookies
 from governance.core.errors import BadRequest, Forbidden
 from governance.core.params import AppSettings, DbSession
 from governance.core.problems import problems
+from governance.core.proxies import client_of
 from governance.core.schemas import view, views
 
-# Per client address, beside the per-email failure count: slows spraying many emails from one host.
-LOGIN_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="login_rate_limit")
+# Per client address (`client_of`: behind a trusted proxy, the address it forwarded), beside the
+# per-email failure count: slows spraying many emails from one host.
+LOGIN_RATE_LIMIT = RateLimitConfig(
+    rate_limit=("minute", 30), store="login_rate_limit", identifier_for_request=client_of
+)
 AccountId = Annotated[UUID | None, QueryParameter(description="Admins: the account to act for")]
 
 
