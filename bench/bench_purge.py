@@ -261,7 +261,12 @@ def main() -> None:
     logging.disable(logging.WARNING)
 
     if "sqlite" in args.engines:
-        print(f"== SQLite (batched deletes of {args.batch_size or service.SQLITE_BATCH_SIZE:,}, one commit each)")
+        sizing = (
+            f"{args.batch_size:,} rows"
+            if args.batch_size
+            else f"sized to ~{service.SQLITE_BATCH_SECONDS * 1000:.0f} ms"
+        )
+        print(f"== SQLite (batched deletes {sizing} each, one commit each; goal: writer's worst pause <= 100 ms)")
         with tempfile.TemporaryDirectory() as folder:
             bench_engine(f"sqlite+aiosqlite:///{folder}/bench.db", args.rows, args.batch_size)
 

@@ -26,6 +26,7 @@ from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
 from governance.core.requests import BoundedRequest
 from governance.core.settings import Settings
+from governance.core.stores import Stores
 from governance.enforcement.plugin import EnforcementPlugin
 from governance.evidence.plugin import EvidencePlugin
 from governance.health import health
@@ -72,7 +73,8 @@ def cors(settings: Settings) -> CORSConfig | None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db = alchemy_config(settings)
-    return Litestar(
+    stores = Stores(settings)
+    app = Litestar(
         route_handlers=[health],
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False), **DEPENDENCIES},
         plugins=[
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[REQUEST_LOGGING.middleware, body_deadline(settings.body_timeout_seconds)],
         request_class=BoundedRequest,
+        stores=stores.registry,  # rate limits, the click-burst rule: in memory, or Redis with MS_REDIS_URL
         state=State({SETTINGS_STATE_KEY: settings}),
         cors_config=cors(settings),
         openapi_config=openapi_config(version="0.1.0"),
@@ -108,3 +111,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    app.on_shutdown.append(stores.close)  # last: the spool's final load still remembers clicks in it
+    return app

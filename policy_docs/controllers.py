@@ -20,6 +20,7 @@ from governance.core.errors import NotFound
 from governance.core.params import AtParam, DbSession, parse_instant
 from governance.core.problems import HTML_ERRORS, problems
 from policy_docs import cache as policy_cache
+from policy_docs import notify as policy_changes
 from policy_docs import pages, service
 from policy_docs.diff import diff as diff_versions
 from policy_docs.models import PolicyVersion
@@ -153,8 +154,7 @@ class VersionAdminController(Controller):
         self, number: VersionNumber, data: JSONBody[WithdrawRequest], request: AuthRequest, db_session: DbSession
     ) -> WithdrawnVersion:
         withdrawn = await service.withdraw(db_session, number, data.reason, request.user.label)
-        await db_session.commit()  # as after a publish: committed before any instance reloads
-        policy_cache.of(request.app.state).invalidate()
+        await policy_changes.of(request.app.state).committed(db_session)  # committed, then every instance reloads
         return withdrawn
 
 
@@ -283,6 +283,5 @@ class DraftController(Controller):
         that lies in the future (a scheduled version, which can be withdrawn until then). 422 lists the
         problems when it does not validate."""
         snapshot = await service.publish(db_session, draft_id, data or PublishRequest(), request.user.label)
-        await db_session.commit()  # commit before the cache reloads, so no request caches the old timeline
-        policy_cache.of(request.app.state).invalidate()
+        await policy_changes.of(request.app.state).committed(db_session)  # committed, then every instance reloads
         return snapshot

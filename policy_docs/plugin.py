@@ -11,6 +11,7 @@ from governance.core.plugin import DomainPlugin
 from policy_docs import service
 from policy_docs.cache import STATE_KEY, PolicyCache
 from policy_docs.controllers import DraftController, PolicyApiController, PolicyPagesController, VersionAdminController
+from policy_docs.notify import NOTIFIER_STATE_KEY, PolicyChanges
 from policy_docs.rendering import template_config
 
 if TYPE_CHECKING:
@@ -22,13 +23,15 @@ log = logging.getLogger(__name__)
 
 class PolicyDocsPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.state[STATE_KEY] = PolicyCache(self.db.get_session)
+        cache = app_config.state[STATE_KEY] = PolicyCache(self.db.get_session)
+        changes = app_config.state[NOTIFIER_STATE_KEY] = PolicyChanges(self.settings, cache)
         app_config.route_handlers.extend(
             [PolicyPagesController, PolicyApiController, DraftController, VersionAdminController]
         )
         if app_config.template_config is None:
             app_config.template_config = template_config()
-        app_config.on_startup.append(self.seed_policy)
+        app_config.on_startup.extend([self.seed_policy, changes.start])
+        app_config.on_shutdown.append(changes.stop)
         return app_config
 
     async def seed_policy(self, app: Litestar) -> None:

@@ -13,6 +13,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ T = TypeVar("T")
 SPOOL_ROOT = Path(tempfile.mkdtemp(prefix="governance-test-spool-"))
 passwords.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))  # tests never pay production's Argon2
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct horse battery staple"
 
 
@@ -87,6 +89,52 @@ def _postgres_database() -> Iterator[str]:
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         _run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _redis_call(url: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        return await work(client)
+    finally:
+        await client.aclose()
+
+
+async def _delete_namespace(client: Any, namespace: str) -> None:
+    async for key in client.scan_iter(match=f"{namespace}*", count=500):
+        await client.delete(key)
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """The test Redis and this session's key prefix: `MS_REDIS_NAMESPACE` values start with it."""
+
+    url: str
+    prefix: str
+
+    def namespace(self) -> str:
+        """A fresh namespace of its own (apps given the same one share their state)."""
+        return f"{self.prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """Redis at TEST_REDIS_URL (default 127.0.0.1:6379): skipped with a message when absent, a failure
+    when REQUIRE_REDIS=1 (CI). Every key this session writes starts with its prefix and is deleted afterwards."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
+    try:
+        _run(asyncio.wait_for(_redis_call(url, lambda client: client.ping()), timeout=5))
+    except Exception as exc:  # noqa: BLE001  (any failure to connect means: not reachable)
+        message = f"Redis not reachable at {url} ({exc.__class__.__name__}); set TEST_REDIS_URL"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but {message}", pytrace=False)
+        pytest.skip(f"{message} to run the Redis tests")
+    server = RedisServer(url, f"governance_test_{uuid.uuid4().hex[:12]}_")
+    try:
+        yield server
+    finally:
+        _run(_redis_call(url, lambda client: _delete_namespace(client, server.prefix)))
 
 
 @pytest.fixture(

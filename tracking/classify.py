@@ -11,9 +11,15 @@ import ipaddress
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+import msgspec
+from litestar.stores.memory import MemoryStore
 
 from tracking import bots
+
+if TYPE_CHECKING:
+    from litestar.stores.base import Store
 
 HUMAN = "human"
 APPLE = "apple_privacy_proxy"
@@ -94,27 +100,44 @@ def classify_agent(kind: str, user_agent: str, network: str | None) -> Verdict:
     return Verdict(UNKNOWN, "unrecognised user agent")
 
 
+BURST_STORE = (
+    "tracking_click_bursts"  # the Litestar store (governance/core/stores.py) the burst rule remembers clicks in
+)
+_BURST_KEEP_SECONDS = 60  # how long a store keeps an email's recent clicks (the rule looks BURST_WINDOW back)
+_CLICKS = msgspec.json.Decoder(list[tuple[int, datetime]])
+
+
 class BurstDetector:
     """Remembers recent clicks per email to spot scanners that follow every link at once.
 
-    Per process and bounded: enough for the burst rule, which only looks a few seconds back."""
+    The clicks live in a Litestar store (`tracking_click_bursts`): in memory for one process, in
+    Redis when `MS_REDIS_URL` is set, so a scanner whose clicks land on several workers or
+    instances is still seen as one burst. One key per email, read then written: two workers loading
+    clicks of the same email in the same instant may miss one of them (as Litestar's own limiter
+    may undercount). Keys expire a minute after the email's last click."""
 
-    def __init__(self, max_emails: int = 10_000) -> None:
-        # email id -> {link index: first click in the window}, oldest first; emails least recently clicked first
-        self._recent: dict[int, dict[int, datetime]] = {}
-        self._max_emails = max_emails
+    def __init__(self, store: Store | None = None) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self._writes = 0
 
-    def click(self, email_id: int, link_index: int, at: datetime) -> datetime | None:
+    def use(self, store: Store) -> None:
+        """Remember clicks in this store from now on (the app's, once it starts)."""
+        self.store = store
+
+    async def click(self, email_id: int, link_index: int, at: datetime) -> datetime | None:
         """Record a click; returns the burst's start when this email's clicks now form a burst."""
-        links = self._recent.pop(email_id, None) or {}
-        self._recent[email_id] = links  # re-insert: most recently used last
-        while links and at - (oldest := next(iter(links.items())))[1] > BURST_WINDOW:
-            del links[oldest[0]]
+        key = str(email_id)
+        raw = await self.store.get(key)
+        # link index -> first click in the window, oldest first
+        links = {index: first for index, first in (_CLICKS.decode(raw) if raw else []) if at - first <= BURST_WINDOW}
         links.setdefault(link_index, at)
-        while len(self._recent) > self._max_emails:
-            self._recent.pop(next(iter(self._recent)))
-        if len(links) >= BURST_LINKS:
-            return next(iter(links.values()))
+        ordered = sorted(links.items(), key=lambda item: item[1])
+        await self.store.set(key, msgspec.json.encode(ordered), expires_in=_BURST_KEEP_SECONDS)
+        self._writes += 1
+        if isinstance(self.store, MemoryStore) and self._writes % 1000 == 0:
+            await self.store.delete_expired()  # memory stays bounded by the emails clicked in the last minute
+        if len(ordered) >= BURST_LINKS:
+            return ordered[0][1]
         return None
 
 

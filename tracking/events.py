@@ -128,7 +128,7 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
         if until is not True and (until is False or hit.at >= until):
             continue
         verdict = classify.Verdict(hit.client_class, hit.reason)
-        burst_start = bursts.click(hit.email_id, hit.link_index or 0, hit.at) if hit.kind == "click" else None
+        burst_start = await bursts.click(hit.email_id, hit.link_index or 0, hit.at) if hit.kind == "click" else None
         verdict = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
         if burst_start is not None:
             bursts_found[hit.email_id] = (burst_start, verdict.reason)

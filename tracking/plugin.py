@@ -29,11 +29,12 @@ REFUSALS = (DataError, IntegrityError)
 class TrackingPlugin(DomainPlugin):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         context = TrackingContext.from_settings(self.settings)
+        bursts = classify.BurstDetector()
         hits = Spool[Hit](
             "tracking-hits",
             spool_directory(self.settings.spool_dir, self.settings.database_url, "tracking-hits"),
             Hit,
-            self.hit_recorder(),
+            self.hit_recorder(bursts),
             max_group=2000,
             max_load=2000,
             poison=REFUSALS,
@@ -48,7 +49,8 @@ class TrackingPlugin(DomainPlugin):
             ]
         )
         app_config.dependencies["tracking_context"] = Provide(lambda: context, use_cache=True, sync_to_thread=False)
-        app_config.on_startup.append(hits.start)
+        # "many links within seconds" is remembered in the app's shared store, across batches and workers
+        app_config.on_startup.extend([lambda app: bursts.use(app.stores.get(classify.BURST_STORE)), hits.start])
         app_config.on_shutdown.extend([hits.stop, context.rewriter.close])
         app_config.state[SPOOL_STATE_KEY] = hits
         return app_config
@@ -56,9 +58,7 @@ class TrackingPlugin(DomainPlugin):
     def on_cli_init(self, cli: Group) -> None:
         cli.add_command(domains_group)
 
-    def hit_recorder(self) -> Callable[[list[Hit]], Awaitable[int]]:
-        bursts = classify.BurstDetector()  # "many links within seconds": remembered across batches
-
+    def hit_recorder(self, bursts: classify.BurstDetector) -> Callable[[list[Hit]], Awaitable[int]]:
         async def record(batch: list[Hit]) -> int:
             async with self.db.get_session() as session, session.begin():
                 return await events.record_hits(session, batch, bursts)

@@ -18,7 +18,7 @@ from litestar.params import FromPath
 from litestar.types import Scope
 
 from governance.core.clock import utcnow
-from governance.core.proxies import Networks, forwarded_client, trusted_networks
+from governance.core.proxies import scope_client, trusted_networks
 from governance.core.responses import ReadyResponse
 from tracking import classify, service
 from tracking.events import Hit
@@ -51,20 +51,12 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def client_address(scope: Scope, networks: Networks) -> str | None:
-    """The peer, or the last X-Forwarded-For hop when the peer is a trusted proxy."""
-    peer = (scope.get("client") or (None,))[0]
-    if not networks:
-        return peer
-    return forwarded_client(peer, _header(scope, b"x-forwarded-for"), networks)
-
-
 def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
     networks = trusted_networks(trusted_proxies)
 
     def hit(kind: service.Kind, token: Any, scope: Scope) -> Hit:
         """The hit as it is kept: the address and the user agent go no further than their client class."""
-        network = classify.network_hint(client_address(scope, networks))
+        network = classify.network_hint(scope_client(scope, networks))
         verdict = classify.classify_agent(kind, _header(scope, b"user-agent")[:512], network)
         return Hit(new_id(), kind, token.email_id, token.link_index, utcnow(), verdict.client_class, verdict.reason)
 

@@ -30,3 +30,24 @@ async def delete_oldest(
 
 async def count_before(session: AsyncSession, column: Any, cutoff: datetime, *where: ColumnElement[bool]) -> int:
     return int(await session.scalar(select(func.count()).where(column < cutoff, *where)) or 0)
+
+
+class TimedBatches:
+    """Batch sizes chosen by time, not rows: each batch aims at `target` seconds (SQLite's purge holds
+    the one write lock for a whole batch, so a batch's duration is a writer's worst wait).
+
+    Starts small, grows at most twofold per batch while batches come in under the target, and
+    shrinks at once, in proportion, after one that took too long (a slower disk, a busier machine,
+    a wider table), so no two batches in a row overshoot by much."""
+
+    def __init__(self, target: float, *, start: int = 200, minimum: int = 20, maximum: int = 50_000) -> None:
+        self.target, self.minimum, self.maximum = target, minimum, maximum
+        self.size = max(minimum, min(start, maximum))
+
+    def took(self, rows: int, seconds: float) -> None:
+        """Record that the last batch deleted `rows` in `seconds`; `size` is then the next batch's."""
+        if rows <= 0:
+            return
+        per_row = max(seconds, 1e-6) / rows
+        ideal = int(self.target / per_row)
+        self.size = max(self.minimum, min(ideal, self.size * 2, self.maximum))

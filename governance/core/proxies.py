@@ -1,8 +1,8 @@
 """Trusted proxies (`MS_TRUSTED_PROXIES`): whose forwarded client address and geo headers are believed.
 
 Anyone can send `X-Forwarded-For` or `CF-IPCountry`; only a request whose TCP peer is one of
-the trusted proxies gets them read. Shared by email tracking (client class) and journey
-analytics (geo, rate limiting). No address is ever stored.
+the trusted proxies gets them read. `client_of` is the one client identity of every rate limit
+(login, journey ingest, violation reports) and of email tracking's client class. No address is ever stored.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
+    from litestar.types import Scope
 
 Networks = tuple[IPv4Network | IPv6Network, ...]
 
@@ -43,11 +44,18 @@ def forwarded_client(peer: str | None, forwarded_for: str, networks: Networks) -
     return peer
 
 
+def scope_client(scope: Scope, networks: Networks) -> str | None:
+    """The same from a raw ASGI scope (for the hot tracking routes, which never build a Request)."""
+    peer = (scope.get("client") or (None,))[0]
+    if not networks:
+        return peer
+    forwarded_for = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"), "")
+    return forwarded_client(peer, forwarded_for, networks)
+
+
 def client_of(request: ASGIConnection[Any, Any, Any, Any]) -> str:
-    """Who a request comes from, for every rate limit: behind a trusted proxy (`MS_TRUSTED_PROXIES`)
-    the address it forwarded, else the TCP peer. Never stored."""
+    """Who a request comes from, for every rate limit and anything else keyed on the client: behind a
+    trusted proxy (`MS_TRUSTED_PROXIES`) the address it forwarded, else the TCP peer. Never stored."""
     from governance.core.plugin import settings_of  # the plugin module imports the app's settings
 
-    peer = request.client.host if request.client else None
-    networks = trusted_networks(settings_of(request.app).trusted_proxies)
-    return forwarded_client(peer, request.headers.get("x-forwarded-for", ""), networks) or "unknown"
+    return scope_client(request.scope, trusted_networks(settings_of(request.app).trusted_proxies)) or "unknown"

@@ -5,6 +5,8 @@ Every setting has the prefix `MS_`; README.md has the table.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
@@ -92,6 +94,13 @@ def _storage_key(name: str, raw: str) -> str:
     return key
 
 
+def _redis_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{name}: a redis://host:port/db (or rediss://, unix://) URL, not {raw!r}")
+    return url
+
+
 def _site_urls(name: str, raw: str) -> tuple[str, ...]:
     urls = tuple(u.strip() for u in raw.split(",") if u.strip())
     for url in urls:
@@ -152,6 +161,11 @@ class Settings:
     # --- sign-in and slow clients (issue 14)
     login_account_max_failures: int = 50  # failed logins in the window, all clients together
     body_timeout_seconds: float = 10.0  # a request body must arrive within this (408 otherwise)
+    # dev only: where secrets not given in the environment are generated once and reused (mode 0600)
+    dev_secrets_file: str = "var/dev-secrets.json"
+    # shared state across workers and instances (governance/core/stores.py, policy notifications): empty is in memory
+    redis_url: str = ""
+    redis_namespace: str = "mailsetu"
 
     @property
     def is_production(self) -> bool:
@@ -205,6 +219,9 @@ class Settings:
             audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
             login_account_max_failures=_int("MS_LOGIN_ACCOUNT_MAX_FAILURES", get("LOGIN_ACCOUNT_MAX_FAILURES", "50")),
             body_timeout_seconds=_seconds("MS_BODY_TIMEOUT_SECONDS", get("BODY_TIMEOUT_SECONDS", "10")),
+            redis_url=_redis_url("MS_REDIS_URL", get("REDIS_URL")),
+            redis_namespace=get("REDIS_NAMESPACE", cls.redis_namespace).strip() or cls.redis_namespace,
+            dev_secrets_file=get("DEV_SECRETS_FILE", cls.dev_secrets_file).strip() or cls.dev_secrets_file,
         )
         if settings.token_in_body_key and not settings.token_in_body:
             log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")
@@ -226,13 +243,58 @@ class Settings:
             return self
         if self.is_production:
             raise SettingsError(f"{', '.join(missing)} must be set when MS_ENV=production")
+        stored = _dev_secrets(Path(self.dev_secrets_file))
         log.warning(
-            "%s not set: generated for this process only (sessions, tracking links and suppressions will not survive a restart)",
+            "%s not set: using the dev secrets in %s (generated once, shared by every worker)",
             ", ".join(missing),
+            self.dev_secrets_file,
         )
         return replace(
             self,
-            jwt_secret=self.jwt_secret or secrets.token_urlsafe(48),
-            token_keys=self.token_keys or (("dev", secrets.token_urlsafe(48).encode()),),
-            recipient_hash_key=self.recipient_hash_key or secrets.token_bytes(32),
+            jwt_secret=self.jwt_secret or stored["jwt_secret"],
+            token_keys=self.token_keys or (("dev", stored["token_key"].encode()),),
+            recipient_hash_key=self.recipient_hash_key or bytes.fromhex(stored["recipient_hash_key"]),
         )
+
+
+_DEV_SECRET_NAMES = ("jwt_secret", "token_key", "recipient_hash_key")
+
+
+def _dev_secrets(path: Path) -> dict[str, str]:
+    """Read the dev secrets file, creating it first if absent.
+
+    Creation is atomic: the secrets are written to a private temporary file (mode 0600) which is
+    then hard-linked to `path`; the link fails if another worker got there first, and then both
+    read the winner's file, so every worker started at once agrees on the same keys.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = {
+            "jwt_secret": secrets.token_urlsafe(48),
+            "token_key": secrets.token_urlsafe(48),
+            "recipient_hash_key": secrets.token_bytes(32).hex(),
+        }
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(fresh, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another worker created it first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"{path}: the dev secrets file cannot be read ({exc}); delete it to generate new ones"
+        ) from None
+    if not isinstance(stored, dict) or any(not isinstance(stored.get(name), str) for name in _DEV_SECRET_NAMES):
+        raise SettingsError(
+            f"{path}: the dev secrets file lacks {', '.join(_DEV_SECRET_NAMES)}; delete it to regenerate"
+        )
+    if path.stat().st_mode & 0o077:
+        raise SettingsError(f"{path}: the dev secrets file must be readable by its owner only (chmod 600 {path})")
+    return {name: stored[name] for name in _DEV_SECRET_NAMES}

@@ -32,7 +32,8 @@ def _print_preview(previews: list[service.Preview]) -> None:
     "--batch-size",
     default=None,
     type=click.IntRange(min=1),
-    help=f"Rows per transaction [default: {service.SQLITE_BATCH_SIZE} on SQLite, {service.BATCH_SIZE} on PostgreSQL]",
+    help=f"Rows per transaction [default: sized to ~{service.SQLITE_BATCH_SECONDS * 1000:.0f} ms a batch on SQLite, "
+    f"{service.BATCH_SIZE} on PostgreSQL]",
 )
 def purge_command(app: Litestar, dry_run: bool, batch_size: int | None) -> None:
     engine = database_of(app).get_engine()

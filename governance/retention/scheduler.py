@@ -3,7 +3,7 @@ app's lifespan or on its own.
 
 Every instance may run a scheduler: the purge lock lets one of them work at a time, and the
 purge-run row claimed per scheduled slot (unique) makes the second one to arrive a no-op.
-A catch-up job every few minutes finishes runs abandoned by a crashed instance and claims
+A catch-up job, shortly after start and then every few minutes, finishes runs abandoned by a crashed instance and claims
 today's slot if every instance missed it (within the misfire grace).
 
 Audits (only when MS_AUDIT_URLS lists sites) follow the same one-per-slot rule: the audit-run row
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MISFIRE_GRACE = timedelta(hours=6)
 CATCH_UP_EVERY = timedelta(minutes=10)
+CATCH_UP_AT_START = timedelta(seconds=2)  # an instance starting after a missed slot claims it at once, not in 10 min
 PURGE_JOB, CATCH_UP_JOB = "retention.purge", "retention.catch-up"
 AUDIT_JOB, AUDIT_CATCH_UP_JOB = "enforcement.audit", "enforcement.audit-catch-up"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -121,6 +122,7 @@ def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler
         args=[engine, daily],
         id=CATCH_UP_JOB,
         name="retention purge catch-up",
+        next_run_time=utcnow() + CATCH_UP_AT_START,
     )
     add_audit_jobs(scheduler, engine, settings)
     return scheduler

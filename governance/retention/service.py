@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from governance.core import audit
+from governance.core.batches import TimedBatches
 from governance.core.clock import utcnow as now
 from governance.core.errors import Conflict, FieldError, Invalid, NotFound
 from governance.retention import partitions
@@ -34,7 +35,9 @@ from governance.retention.registry import DataClass, data_classes
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5_000
-SQLITE_BATCH_SIZE = 1_000  # SQLite has one write lock: shorter batches let writers in sooner (bench/bench_purge.py)
+# SQLite has one write lock, held for a whole batch: batches are sized by time (TimedBatches) so a
+# writer never waits much more than this for one (bench/bench_purge.py prints the worst pause).
+SQLITE_BATCH_SECONDS = 0.02  # a target well under the 100 ms bound: a slow commit or a busy CPU can take 3-5x
 MAX_DAYS = 100 * 365  # keeps every cutoff a valid date
 MAX_PAUSE = 0.25  # seconds between two SQLite batches, at most
 DROP_LOCK_TIMEOUT = (
@@ -248,7 +251,7 @@ class _Job:
     def __init__(self, engine: AsyncEngine, batch_size: int | None, progress: Progress | None) -> None:
         if batch_size is not None and batch_size <= 0:
             raise Invalid("the batch size must be positive")
-        self.batch_size = batch_size or (SQLITE_BATCH_SIZE if engine.dialect.name == "sqlite" else BATCH_SIZE)
+        self.batch_size = batch_size  # None: BATCH_SIZE rows on PostgreSQL, sized by time on SQLite
         self.engine, self.progress = engine, progress
         self.sessions = sessions(engine)
         self.partitioned = engine.dialect.name == "postgresql"
@@ -311,18 +314,31 @@ class _Job:
     async def _purge_class(self, run_id: int, data_class: DataClass, cutoff: datetime) -> None:
         if self.partitioned and data_class.partitioning:
             await self._drop_expired_partitions(run_id, data_class, cutoff)
+        timed = TimedBatches(SQLITE_BATCH_SECONDS) if self.single_writer and self.batch_size is None else None
         while True:
+            limit = timed.size if timed else self.batch_size or BATCH_SIZE
             started = time.perf_counter()
             async with self.sessions() as session, session.begin():
-                rows = await data_class.purge(session, cutoff, self.batch_size)
+                rows = await data_class.purge(session, cutoff, limit)
                 if rows:
                     await self._count(session, run_id, data_class.name, rows)
+            held = time.perf_counter() - started
+            if timed:
+                timed.took(rows, held)
             if self.progress and rows:
                 self.progress(data_class.name, rows)
-            if rows < self.batch_size:
+            if rows < limit:
                 return
             if self.single_writer:  # SQLite has one write lock: leave it free as long as we held it
-                await asyncio.sleep(min(time.perf_counter() - started, MAX_PAUSE))
+                await self._checkpoint()
+                await asyncio.sleep(min(held, MAX_PAUSE))
+
+    async def _checkpoint(self) -> None:
+        """Copy the batch's pages from the WAL into the database now, from this connection (PASSIVE:
+        writers go on meanwhile), rather than leave the work to the next writer whose commit crosses
+        the auto-checkpoint threshold, which would pay for the purge's pages with a pause of its own."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def _drop_expired_partitions(self, run_id: int, data_class: DataClass, cutoff: datetime) -> None:
         table, column = data_class.partitioning.table, data_class.partitioning.column  # type: ignore[union-attr]

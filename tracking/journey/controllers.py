@@ -18,6 +18,7 @@ from governance.core.clock import utcnow
 from governance.core.exports import export_response, export_spec
 from governance.core.params import DbSession, ExportFormat, PeriodParam
 from governance.core.problems import problems
+from governance.core.proxies import client_of
 from governance.core.settings import Settings
 from tracking.journey import geo, service
 from tracking.journey.schemas import (
@@ -65,13 +66,6 @@ def journey_script() -> Response[str]:
     )
 
 
-def _rate_limit_key(request: Request) -> str:
-    settings: Settings = request.app.state["settings"]
-    return geo.client_address(
-        request.client.host if request.client else None, request.headers, settings.trusted_proxies
-    )
-
-
 def ingest_handler(settings: Settings, spool: Spool[AcceptedBatch]) -> HTTPRouteHandler:
     """`POST /journey/events`, built per app: its rate limit comes from the settings; accepted
     batches go through the spool (durable on local disk before the 202, in the database shortly after)."""
@@ -79,7 +73,7 @@ def ingest_handler(settings: Settings, spool: Spool[AcceptedBatch]) -> HTTPRoute
     limit = RateLimitConfig(
         rate_limit=("minute", settings.journey_batches_per_minute),
         store="journey_events_rate_limit",
-        identifier_for_request=_rate_limit_key,
+        identifier_for_request=client_of,  # behind a trusted proxy: the client it forwarded
     )
 
     async def ingest_events(request: Request, data: JSONBody[EventBatch]) -> IngestResult:

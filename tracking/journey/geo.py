@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from governance.core.proxies import forwarded_client, is_trusted, trusted_networks
+from governance.core.proxies import is_trusted, trusted_networks
 
 COUNTRY_HEADERS = ("cf-ipcountry", "x-vercel-ip-country", "cloudfront-viewer-country")
 REGION_HEADERS = ("x-vercel-ip-country-region", "cloudfront-viewer-country-region")
@@ -38,8 +38,3 @@ def coarse_geo(peer: str | None, headers: Mapping[str, str], proxies: tuple[str,
     country = _first(headers, COUNTRY_HEADERS, _COUNTRY)
     region = _first(headers, REGION_HEADERS, _REGION) if country else None
     return country, region
-
-
-def client_address(peer: str | None, headers: Mapping[str, str], proxies: tuple[str, ...]) -> str:
-    """Who to rate-limit: behind a trusted proxy, the address it forwarded (the last hop it appended)."""
-    return forwarded_client(peer, headers.get("x-forwarded-for", ""), trusted_networks(proxies)) or "unknown"

@@ -36,9 +36,9 @@ def test_a_malformed_schedule_is_a_sentence_naming_the_setting(text):
         Schedule.parse(text)
 
 
-def test_audit_settings_are_read_from_the_environment():
+def test_audit_settings_are_read_from_the_environment(tmp_path):
     settings = Settings.from_env(
-        {"MS_AUDIT_URLS": "https://mailssetu.in/, https://mailssetu.in/pricing", "MS_AUDIT_SCHEDULE": "every 12h",
+        {"MS_DEV_SECRETS_FILE": str(tmp_path / "dev-secrets.json"), "MS_AUDIT_URLS": "https://mailssetu.in/, https://mailssetu.in/pricing", "MS_AUDIT_SCHEDULE": "every 12h",
          "MS_TOKEN_IN_BODY": "true", "MS_TOKEN_IN_BODY_KEY": "dashboard_jwt"},
         env_file=None,
     )  # fmt: skip

@@ -1,6 +1,8 @@
 """Settings come from the environment once; production refuses to start without its keys."""
 
 import logging
+import stat
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,12 +20,55 @@ def test_production_without_keys_is_a_startup_error():
         Settings.from_env({"MS_ENV": "production"}, env_file=None)
 
 
-def test_dev_without_keys_generates_them_and_warns(caplog):
+def test_dev_without_keys_generates_them_once_into_var_and_warns(tmp_path, caplog):
+    secrets_file = tmp_path / "var" / "dev-secrets.json"
+    environ = {"MS_DEV_SECRETS_FILE": str(secrets_file)}
     with caplog.at_level(logging.WARNING):
-        settings = Settings.from_env({}, env_file=None)
+        first = Settings.from_env(environ, env_file=None)
+    second = Settings.from_env(environ, env_file=None)  # another worker, another process start
 
-    assert len(settings.jwt_secret) >= 32 and settings.token_keys and len(settings.recipient_hash_key) == 32
-    assert "generated for this process only" in caplog.text
+    assert len(first.jwt_secret) >= 32 and first.token_keys and len(first.recipient_hash_key) == 32
+    assert (first.jwt_secret, first.token_keys, first.recipient_hash_key) == (
+        second.jwt_secret,
+        second.token_keys,
+        second.recipient_hash_key,
+    )
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert "generated once, shared by every worker" in caplog.text
+    assert list(secrets_file.parent.iterdir()) == [secrets_file]  # no temporary file left behind
+
+
+def test_dev_keys_given_in_the_environment_win_over_the_file(tmp_path):
+    environ = {"MS_DEV_SECRETS_FILE": str(tmp_path / "s.json"), "MS_JWT_SECRET": "j" * 40}
+    settings = Settings.from_env(environ, env_file=None)
+
+    assert settings.jwt_secret == "j" * 40 and settings.token_keys[0][0] == "dev"
+
+
+def test_workers_starting_at_once_agree_on_the_dev_keys(tmp_path):
+    secrets_file = tmp_path / "dev-secrets.json"
+    environ = {"MS_DEV_SECRETS_FILE": str(secrets_file)}
+    with ThreadPoolExecutor(8) as pool:
+        loaded = list(pool.map(lambda _: Settings.from_env(environ, env_file=None), range(16)))
+
+    assert len({(s.jwt_secret, s.token_keys, s.recipient_hash_key) for s in loaded}) == 1
+
+
+def test_a_dev_secrets_file_readable_by_others_is_refused(tmp_path):
+    secrets_file = tmp_path / "dev-secrets.json"
+    Settings.from_env({"MS_DEV_SECRETS_FILE": str(secrets_file)}, env_file=None)
+    secrets_file.chmod(0o644)
+
+    with pytest.raises(SettingsError, match="readable by its owner only"):
+        Settings.from_env({"MS_DEV_SECRETS_FILE": str(secrets_file)}, env_file=None)
+
+
+def test_production_never_uses_the_dev_secrets_file(tmp_path):
+    secrets_file = tmp_path / "dev-secrets.json"
+    Settings.from_env({"MS_DEV_SECRETS_FILE": str(secrets_file)}, env_file=None)
+
+    with pytest.raises(SettingsError, match="must be set when MS_ENV=production"):
+        Settings.from_env({"MS_ENV": "production", "MS_DEV_SECRETS_FILE": str(secrets_file)}, env_file=None)
 
 
 def test_keys_are_read_newest_first():

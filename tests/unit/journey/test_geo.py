@@ -1,6 +1,7 @@
 import pytest
 
-from tracking.journey.geo import client_address, coarse_geo, trusted_networks
+from governance.core.proxies import scope_client
+from tracking.journey.geo import coarse_geo, trusted_networks
 
 PROXIES = ("10.0.0.0/8", "2001:db8::1")
 HEADERS = {"cf-ipcountry": "in", "x-vercel-ip-country-region": "MH"}
@@ -29,6 +30,9 @@ def test_a_malformed_trusted_proxy_setting_fails_loudly():
 
 
 def test_rate_limit_identity_is_the_forwarded_client_only_behind_a_trusted_proxy():
-    forwarded = {"x-forwarded-for": "198.51.100.1, 192.0.2.44"}
-    assert client_address("10.0.0.5", forwarded, PROXIES) == "192.0.2.44"
-    assert client_address("203.0.113.9", forwarded, PROXIES) == "203.0.113.9"
+    headers = [(b"user-agent", b"x"), (b"x-forwarded-for", b"198.51.100.1, 192.0.2.44")]
+    networks = trusted_networks(PROXIES)
+    assert scope_client({"client": ("10.0.0.5", 1), "headers": headers}, networks) == "192.0.2.44"
+    assert scope_client({"client": ("203.0.113.9", 1), "headers": headers}, networks) == "203.0.113.9"
+    assert scope_client({"client": ("10.0.0.5", 1), "headers": headers}, ()) == "10.0.0.5"
+    assert scope_client({"client": ("10.0.0.5", 1), "headers": []}, networks) == "10.0.0.5"

@@ -1,5 +1,6 @@
 """Client classes: people, mail providers' proxies, email security scanners and other machines."""
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ from importlib.resources import files
 
 import pytest
 from crawleruseragents import CRAWLER_USER_AGENTS_DATA
+from litestar.stores.memory import MemoryStore
 
 from tracking.bots import KNOWN_MACHINES, literal_forms, machine_token, trie_pattern
 from tracking.classify import MACHINES, BurstDetector, classify_agent, classify_timing, network_hint
@@ -185,16 +187,38 @@ def test_many_links_of_one_email_within_seconds_is_a_burst():
     bursts = BurstDetector()
     at = SENT + timedelta(hours=1)
 
-    assert bursts.click(1, 0, at) is None
-    assert bursts.click(1, 1, at + timedelta(seconds=1)) is None
-    assert bursts.click(2, 2, at + timedelta(seconds=1)) is None  # another email
-    assert bursts.click(1, 2, at + timedelta(seconds=2)) == at
+    async def clicks() -> list[datetime | None]:
+        return [
+            await bursts.click(1, 0, at),
+            await bursts.click(1, 1, at + timedelta(seconds=1)),
+            await bursts.click(2, 2, at + timedelta(seconds=1)),  # another email
+            await bursts.click(1, 2, at + timedelta(seconds=2)),
+        ]
+
+    assert asyncio.run(clicks()) == [None, None, None, at]
 
 
 def test_clicks_spread_over_time_are_not_a_burst():
     bursts = BurstDetector()
     at = SENT + timedelta(hours=1)
 
-    results = [bursts.click(1, index, at + timedelta(seconds=10 * index)) for index in range(5)]
+    async def clicks() -> list[datetime | None]:
+        return [await bursts.click(1, index, at + timedelta(seconds=10 * index)) for index in range(5)]
 
-    assert results == [None] * 5
+    assert asyncio.run(clicks()) == [None] * 5
+
+
+def test_a_burst_spread_over_two_workers_sharing_a_store_is_one_burst():
+    store = MemoryStore()  # what two workers share through Redis (tests/integration/test_shared_stores.py)
+    first, second = BurstDetector(store), BurstDetector(store)
+    at = SENT + timedelta(hours=1)
+
+    async def clicks() -> list[datetime | None]:
+        return [
+            await first.click(7, 0, at),
+            await second.click(7, 1, at + timedelta(seconds=1)),
+            await first.click(7, 2, at + timedelta(seconds=1)),
+        ]
+
+    assert asyncio.run(clicks()) == [None, None, at]
+    assert asyncio.run(BurstDetector().click(7, 3, at)) is None  # a store of its own knows nothing of them
