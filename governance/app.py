@@ -17,6 +17,7 @@ from litestar.middleware.logging import LoggingMiddlewareConfig
 from auth.plugin import AuthPlugin
 from governance.audit_log.plugin import AuditLogPlugin
 from governance.cli import ServeCommandPlugin
+from governance.console.plugin import ConsolePlugin
 from governance.core.db import alchemy_config
 from governance.core.openapi import ApiDocsPlugin, openapi_config
 from governance.core.params import DEPENDENCIES
@@ -42,6 +43,7 @@ DOMAINS = (
     InventoryPlugin,
     AuditLogPlugin,
     EvidencePlugin,
+    ConsolePlugin,  # after PolicyDocsPlugin: it adds its templates to the engine that one configures
 )
 
 # Request log lines carry method, path, status and timing: never headers, cookies, bodies or query strings.

@@ -43,9 +43,14 @@ def instant(value: datetime) -> str:
     return text if (value.hour, value.minute) == (0, 0) else f"{text}, {value:%H:%M} UTC"
 
 
+def render_markdown(text: str | None) -> Markup:
+    """Prose as the public page renders it (the console's live preview uses this too)."""
+    return Markup(_markdown.render(text or ""))  # noqa: S704  (raw HTML is escaped: html=False)
+
+
 def _register_filters(engine: Engine) -> None:
     engine.engine.filters.update(
-        markdown=lambda text: Markup(_markdown.render(text or "")),  # noqa: S704  (raw HTML is escaped: html=False)
+        markdown=render_markdown,
         long_date=long_date,
         instant=instant,
     )

@@ -7,6 +7,7 @@ Conflict, Invalid). Hot paths (the page, the guard) go through `policy_docs.cach
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -505,6 +506,45 @@ async def withdraw(
         withdrawn_by=actor,
         reason=version.withdrawal_reason,
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryEntry:
+    """A version as staff see it in the history: published ones and withdrawn ones, with who did it."""
+
+    summary: VersionSummary
+    published_by: str | None
+    withdrawn: bool
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdrawal_reason: str | None
+
+
+async def staff_history(
+    session: AsyncSession, in_force: int | None, document: str = COOKIE_POLICY
+) -> list[HistoryEntry]:
+    """Every published or withdrawn version, newest first (the public history leaves withdrawn ones out)."""
+    query = (
+        select(PolicyVersion)
+        .join(PolicyDocument, PolicyDocument.id == PolicyVersion.document_id)
+        .where(PolicyDocument.slug == document, PolicyVersion.status.in_((PUBLISHED, WITHDRAWN)))
+        .order_by(PolicyVersion.number.desc())
+    )
+    entries = []
+    for version in await session.scalars(query):
+        withdrawn = version.status == WITHDRAWN
+        summary = summary_of(snapshot_of(version, document), None if withdrawn else in_force)
+        entries.append(
+            HistoryEntry(
+                summary=summary,
+                published_by=version.published_by,
+                withdrawn=withdrawn,
+                withdrawn_at=version.withdrawn_at,
+                withdrawn_by=version.withdrawn_by,
+                withdrawal_reason=version.withdrawal_reason,
+            )
+        )
+    return entries
 
 
 def preview_snapshot(draft: PolicyVersion, document: str = COOKIE_POLICY) -> PolicySnapshot:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 PROBLEM_JSON = "application/problem+json"
 HTML_ERRORS = {"errors": "html"}  # a route's `opt`: answer errors with a page, not JSON
+# A route's `opt` may also name the page to answer (`{"errors": "html", ERROR_PAGE_OPT: render}`, with
+# `render(request, problem) -> Response`): the console shows its errors as console pages.
+ERROR_PAGE_OPT = "error_page"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
     "Cache-Control": "no-store",
@@ -58,7 +61,9 @@ class Problem(ProblemDetailsException):
 
     def to_response(self, request: Request[Any, Any, Any]) -> Response[Any]:
         if wants_html(request):
-            return self._page()
+            handler = request.scope.get("route_handler")
+            render = handler.opt.get(ERROR_PAGE_OPT) if handler is not None else None
+            return render(request, self) if render is not None else self._page()
         response = super().to_response(request)
         response.media_type = PROBLEM_JSON
         return response
