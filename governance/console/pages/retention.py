@@ -4,17 +4,18 @@ The same services as /api/retention."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from advanced_alchemy.filters import LimitOffset
 from litestar import Controller, get, post
+from litestar.params import QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from governance.console import web
 from governance.core.errors import DomainError, FieldError, Invalid
-from governance.core.params import DbEngine, DbSession, RowId
+from governance.core.params import MAX_ID, DbEngine, DbSession, RowId
 from governance.retention import service
 from governance.retention.controllers import Purges
 from governance.retention.registry import data_classes
@@ -50,7 +51,7 @@ class RetentionPages(Controller):
         self, request: HTMXRequest, session: AsyncSession, *, status_code: int = 200, **extra: Any
     ) -> Template:
         runs, total = await service.runs(session, LimitOffset(RUNS_SHOWN, 0))
-        context: dict[str, Any] = {"errors": {}, "problem": None, "values": {}, **extra}
+        context: dict[str, Any] = {"errors": {}, "problem": None, "values": {}, "started": None, **extra}
         return web.page(
             request,
             "console/retention.html.j2",
@@ -65,8 +66,13 @@ class RetentionPages(Controller):
         )
 
     @get("/", summary="Retention periods, dry run and purge runs")
-    async def show(self, request: HTMXRequest, db_session: DbSession) -> Template:
-        return await self._render(request, db_session)
+    async def show(
+        self,
+        request: HTMXRequest,
+        db_session: DbSession,
+        started: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
+    ) -> Template:
+        return await self._render(request, db_session, started=started)
 
     @post("/", status_code=200, guards=[web.editors], summary="Save the retention periods")
     async def save(self, request: HTMXRequest, db_session: DbSession) -> Any:
@@ -100,7 +106,8 @@ class RetentionPages(Controller):
             run_id = await purges.start(db_engine, trigger="manual", actor=request.user.label)
         except DomainError as exc:
             return await self._render(request, db_session, status_code=exc.status, problem=exc)
-        return web.done(request, f"{HERE}#run-{run_id}")
+        # a new query, not only a new fragment: the browser loads the page, whose run row then polls
+        return web.done(request, f"{HERE}?started={run_id}#run-{run_id}")
 
     @get("/runs/{run_id:int}", summary="One purge run's progress (a fragment the page polls)")
     async def run_progress(self, request: HTMXRequest, db_session: DbSession, run_id: RowId) -> Template:

@@ -191,7 +191,7 @@ def test_purge_now_runs_in_the_background_and_its_progress_polls(client: TestCli
 
     started = client.post("/console/retention/purge", headers=headers)
 
-    assert started.status_code == 200 and started.headers["hx-redirect"].startswith("/console/retention#run-")
+    assert started.status_code == 200 and started.headers["hx-redirect"].startswith("/console/retention?started=")
     run_id = int(started.headers["hx-redirect"].rsplit("-", 1)[1])
     deadline = time.monotonic() + 30
     while "succeeded" not in (fragment := client.get(f"/console/retention/runs/{run_id}").text):
