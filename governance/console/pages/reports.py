@@ -16,7 +16,6 @@ from governance.console import charts, forms, web
 from governance.core.errors import DomainError, FieldError
 from governance.core.params import DbSession, Period
 from tracking import events
-from tracking import service as tracking
 from tracking.journey import service as journey
 
 DOMAINS_SHOWN = 50
@@ -42,8 +41,9 @@ class ReportPages(Controller):
             errors = exc.errors or [FieldError("since", exc.detail)]
             lower, upper = journey.report_range(Period(None, None))
         report = await journey.build_report(db_session, lower, upper)
-        domains, domain_total = await tracking.list_domains(db_session, None, LimitOffset(DOMAINS_SHOWN, 0))
-        overview = [await events.domain_report(db_session, d, since=lower, until=upper) for d in domains]
+        overview, domain_total = await events.overview(
+            db_session, LimitOffset(DOMAINS_SHOWN, 0), since=lower, until=upper
+        )
         return web.page(
             request,
             "console/reports.html.j2",
