@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from litestar.testing import TestClient
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -117,3 +118,23 @@ def test_every_page_reads_for_an_auditor_without_controls(client: TestClient, co
         tree = HTMLParser(response.text)
         controls = [n for n in tree.css("[hx-post]") if "sign-out" not in n.attributes["hx-post"]]
         assert controls == [], path
+
+
+def test_home_shows_scheduled_versions_drafts_and_drift(client: TestClient, console_as: Login, db: Database) -> None:
+    seen(db, "_fbp")
+    headers = console_as("privacy_staff")
+    client.post("/console/policy/drafts", data={"based_on": "1"}, headers=headers)
+    draft = client.post("/console/policy/drafts", data={"based_on": "1"}, headers=headers).headers["hx-redirect"]
+    client.post(f"{draft}/details", data={"change_summary": "Scheduled"}, headers=headers)
+    at = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    client.post(f"{draft}/publish", data={"effective_from": at.isoformat()}, headers=headers)
+    response = client.get("/console/")
+    assert "set-cookie" not in response.headers  # the console sets no cookie beyond the sign-in's two
+    tree = HTMLParser(response.text)
+    scheduled = tree.css_first("#h-scheduled").parent
+    assert "Version 2" in scheduled.text()
+    assert scheduled.css_first("time[data-local]").attributes["datetime"] == at.isoformat()
+    assert at.strftime("%Y-%m-%d %H:%M UTC") in scheduled.text()
+    assert "Draft based on version 1" in tree.css_first("#h-drafts").parent.text()
+    assert "_fbp" in tree.css_first("#h-drift").parent.text()
+    assert "No purge has run yet." in tree.css_first("#h-purge").parent.text()
