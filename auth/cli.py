@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -35,8 +36,8 @@ def _lockout(app: Litestar) -> people.Lockout:
     return people.Lockout(settings.jwt_secret, settings.login_max_failures, settings.login_window_seconds)
 
 
-def _when(moment: object) -> str:
-    return moment.isoformat(timespec="seconds") if hasattr(moment, "isoformat") else "-"
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else "-"
 
 
 @click.group(cls=LitestarGroup, name="users", help="Staff and member users: create, list, roles, disable, passwords.")
