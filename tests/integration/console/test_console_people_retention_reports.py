@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from tests.conftest import PASSWORD, Database
 from tests.integration.retention.seed import count, period, seed
+from tests.integration.retention.test_api import held_purge  # noqa: F401  (the fixture, reused)
 
 Login = Callable[..., dict[str, str]]
 HTMX_NO_CSRF = {"HX-Request": "true"}
@@ -243,3 +244,23 @@ def test_members_get_the_403_page(client: TestClient, console_as: Login, path: s
     response = client.get(path)
 
     assert response.status_code == 403 and response.headers["content-type"].startswith("text/html")
+
+
+def test_purge_now_while_one_runs_says_so(
+    client: TestClient,
+    console_as: Login,
+    db: Database,
+    held_purge,  # noqa: F811  (the fixture imported above)
+) -> None:
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", expired)
+    headers = console_as("privacy_staff")
+    first = client.post("/console/retention/purge", headers=headers)
+    assert first.status_code == 200
+
+    second = client.post("/console/retention/purge", headers=headers)
+
+    assert second.status_code == 409 and "already running" in second.text
+    running = client.get("/console/retention").text
+    assert 'hx-trigger="every 1s"' in running  # the running run's row polls
+    held_purge.set()
