@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -36,8 +37,8 @@ def _lockout(app: Litestar) -> Lockout:
     return Lockout.of(settings)
 
 
-def _when(moment: object) -> str:
-    return moment.isoformat(timespec="seconds") if hasattr(moment, "isoformat") else "-"
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else "-"
 
 
 @click.group(cls=LitestarGroup, name="users", help="Staff and member users: create, list, roles, disable, passwords.")

@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from auth.guards import account_members, account_scope, ensure_account_access, target_account
+from auth.guards import account_members, account_scope, auditors, ensure_account_access, target_account
 from auth.schemas import AuthRequest, Principal
 from governance.core.exports import export_response, export_spec
 from governance.core.params import DbSession, ExportFormat, PageParam, PeriodParam, RowId
@@ -358,3 +358,24 @@ class RecipientController(Controller):
             recipient=data.recipient,
             actor=request.user.label,
         )
+
+
+class TrackingOverviewController(Controller):
+    """Staff see email tracking across every account (members see their own domains' reports)."""
+
+    path = "/api/tracking"
+    tags = ["email tracking"]
+    guards = [auditors]
+
+    @get(
+        "/overview",
+        summary="Every sending domain's opens and clicks in a period (staff)",
+        description="Domains by name, paginated (`limit` default 100), each as `/api/domains/{d}/tracking/report` "
+        "answers it: raw and human-only counts; `since`/`until` bound when the events happened (default: always).",
+        responses=problems(400),
+    )
+    async def overview(
+        self, db_session: DbSession, page: PageParam, period: PeriodParam
+    ) -> OffsetPagination[DomainReport]:
+        found, total = await events.overview(db_session, page, since=period.since, until=period.until)
+        return OffsetPagination(items=found, limit=page.limit, offset=page.offset, total=total)

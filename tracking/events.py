@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from governance.core import batches
 from governance.core.errors import BadRequest, FieldError
 from tracking import classify
+from tracking import service as tracking_service
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
 from tracking.schemas import Counts, DailyStats, DomainReport, EventView, LinkClicksView, LinkCounts
 from tracking.service import Kind, now
@@ -419,3 +420,11 @@ async def count_email_records_before(session: AsyncSession, cutoff: datetime) ->
     return await batches.count_before(
         session, EmailRecord.created_at, cutoff, EmailRecord.tracking_data_purged_at.is_(None)
     )
+
+
+async def overview(
+    session: AsyncSession, page: LimitOffset, *, since: datetime | None, until: datetime | None
+) -> tuple[list[DomainReport], int]:
+    """Staff: every account's domains, by name, each with its opens and clicks in the period."""
+    domains, total = await tracking_service.list_domains(session, None, page)
+    return [await domain_report(session, d, since=since, until=until) for d in domains], total

@@ -11,7 +11,13 @@ from sqlalchemy.exc import DataError, IntegrityError
 from governance.core.plugin import DomainPlugin
 from tracking import classify, events
 from tracking.cli import domains_group
-from tracking.controllers import DomainController, EmailController, RecipientController, SuppressionController
+from tracking.controllers import (
+    DomainController,
+    EmailController,
+    RecipientController,
+    SuppressionController,
+    TrackingOverviewController,
+)
 from tracking.events import Hit
 from tracking.public_routes import public_routes
 from tracking.service import TrackingContext
@@ -42,6 +48,7 @@ class TrackingPlugin(DomainPlugin):
         app_config.route_handlers.extend(
             [
                 DomainController,
+                TrackingOverviewController,
                 EmailController,
                 SuppressionController,
                 RecipientController,

@@ -18,7 +18,10 @@ from governance.console.pages.audit import AuditPages
 from governance.console.pages.drift import DriftPages
 from governance.console.pages.home import HomeController
 from governance.console.pages.inventory import InventoryPages
+from governance.console.pages.people import PeoplePages
 from governance.console.pages.policy import PolicyPages
+from governance.console.pages.reports import ReportPages
+from governance.console.pages.retention import RetentionPages
 from governance.console.pages.session import SessionController
 from governance.core.plugin import DomainPlugin
 
@@ -37,6 +40,9 @@ PAGES: list[type] = [
     DriftPages,
     InventoryPages,
     AuditPages,
+    RetentionPages,
+    ReportPages,
+    PeoplePages,
 ]
 
 

@@ -65,6 +65,9 @@ NAV: list[NavItem] = [
     NavItem("drift", "Drift", f"{PREFIX}/drift"),
     NavItem("inventory", "Inventory", f"{PREFIX}/inventory"),
     NavItem("audit", "Audit log", f"{PREFIX}/audit"),
+    NavItem("retention", "Retention", f"{PREFIX}/retention"),
+    NavItem("reports", "Reports", f"{PREFIX}/reports"),
+    NavItem("people", "People", f"{PREFIX}/people", roles=(Role.ADMIN,)),
 ]
 
 

@@ -76,6 +76,7 @@ class RetentionController(Controller):
         "/runs",
         guards=[auditors],
         summary="The purge log, newest first",
+        description="Paginated; `format=csv` downloads the page with the cutoffs and counts as JSON cells.",
         responses=export_spec(OffsetPagination[PurgeRunView]),
     )
     async def list_runs(self, db_session: DbSession, page: PageParam, format: ExportFormat = "json") -> Response[Any]:

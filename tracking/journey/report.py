@@ -9,18 +9,20 @@ their (step, occurred_at) index.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracking.events import utc_day
 from tracking.journey.models import JourneyEvent, JourneySession
-from tracking.journey.schemas import Attribution, CountryCount, FunnelStep, JourneyReport, PageCount
+from tracking.journey.schemas import Attribution, CountryCount, DayCount, FunnelStep, JourneyReport, PageCount
 
 E, S = JourneyEvent, JourneySession
 DEFAULT_TOP = 10
 MAX_FUNNEL_STEPS = 20
+MAX_FILLED_DAYS = 400  # longer ranges list only the days that had sessions
 
 
 def _started_in(start: datetime, end: datetime) -> Any:
@@ -118,6 +120,24 @@ async def _countries(session: AsyncSession, start: datetime, end: datetime, top:
     return [CountryCount(country=c, visitors=v) for c, v in await session.execute(query)]
 
 
+async def _daily(session: AsyncSession, start: datetime, end: datetime) -> list[DayCount]:
+    day = utc_day(S.started_at, session.bind.dialect.name).label("day")
+    query = (
+        select(day, func.count(), func.count(distinct(S.visitor_id)))
+        .where(_started_in(start, end))
+        .group_by(day)
+        .order_by(day)
+    )
+    found = {
+        str(d)[:10]: DayCount(date=str(d)[:10], sessions=n, visitors=v) for d, n, v in await session.execute(query)
+    }
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    if (last - first).days >= MAX_FILLED_DAYS:
+        return list(found.values())
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return [found.get(d.isoformat()) or DayCount(date=d.isoformat(), sessions=0, visitors=0) for d in days]
+
+
 async def build_report(
     session: AsyncSession, start: datetime, end: datetime, *, steps: Sequence[str] | None = None, top: int = DEFAULT_TOP
 ) -> JourneyReport:
@@ -137,6 +157,7 @@ async def build_report(
             session, start, end, steps if steps is not None else await _top_steps(session, start, end)
         ),
         countries=await _countries(session, start, end, top),
+        daily=await _daily(session, start, end),
     )
 
 
@@ -160,4 +181,5 @@ def report_rows(report: JourneyReport) -> list[dict[str, Any]]:
     ]
     rows += [{"section": "funnel", "label": f.step, "count": f.visitors, "drop_off": f.drop_off} for f in report.funnel]
     rows += [{"section": "country", "label": c.country, "count": c.visitors} for c in report.countries]
+    rows += [{"section": "sessions_per_day", "label": d.date, "count": d.sessions} for d in report.daily]
     return rows

@@ -74,6 +74,12 @@ class CountryCount(msgspec.Struct):
     visitors: int
 
 
+class DayCount(msgspec.Struct):
+    date: str  # a UTC day, YYYY-MM-DD
+    sessions: int
+    visitors: int
+
+
 class JourneyReport(msgspec.Struct):
     since: datetime
     until: datetime
@@ -85,6 +91,9 @@ class JourneyReport(msgspec.Struct):
     attribution: list[Attribution] = msgspec.field(default_factory=list)
     funnel: list[FunnelStep] = msgspec.field(default_factory=list)
     countries: list[CountryCount] = msgspec.field(default_factory=list)
+    # sessions (and visitors) per UTC day they started; days without any are included when the
+    # range is at most 400 days
+    daily: list[DayCount] = msgspec.field(default_factory=list)
 
 
 class ErasureResult(msgspec.Struct):

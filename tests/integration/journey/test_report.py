@@ -215,3 +215,21 @@ def test_retention_purges_the_oldest_events_in_bounded_batches(seeded):
     assert seeded.run(lambda s: service.purge_before(s, cutoff, 8)) == 0
     assert [e.visitor_id for e in stored_events(seeded)] == [D]
     assert [s.visitor_id for s in stored_sessions(seeded)] == [D]
+
+
+def test_sessions_per_day_count_each_utc_day_and_fill_the_empty_ones(client, login_as, seeded):
+    login_as("auditor")
+
+    daily = report(client, until="2026-11-16")["daily"]
+
+    assert [d["date"] for d in daily] == [f"2026-11-{day}" for day in range(10, 16)]
+    assert (daily[0]["sessions"], daily[0]["visitors"]) == (4, 3)
+    assert [d["sessions"] for d in daily[1:]] == [0, 0, 0, 0, 1]  # D's session, five days later
+
+
+def test_sessions_per_day_are_in_the_csv(client, login_as, seeded):
+    login_as("auditor")
+
+    response = client.get("/api/journey/report", params={"since": "2026-11-10", "until": "2026-11-11", "format": "csv"})
+
+    assert "sessions_per_day,2026-11-10,,,,4," in response.text

@@ -292,3 +292,20 @@ def test_a_large_email_is_rewritten_off_the_event_loop_like_a_small_one(client, 
     redirect = client.get(f"/t/c/{links[77]}", follow_redirects=False)
     assert redirect.status_code == 302 and redirect.headers["location"] == "https://shop.example/77"
     assert len(tokens_in(body["html"], "o")) == 1 and body["html"].count(filler) == 120
+
+
+def test_staff_see_every_domains_opens_and_clicks_in_one_overview(client, api_key, two_days, login_as):
+    login_as("auditor")
+
+    whole = client.get("/api/tracking/overview").json()
+    day_one = client.get("/api/tracking/overview", params={"since": "2026-03-01", "until": "2026-03-02"}).json()
+
+    assert whole["total"] == 1 and [r["domain"] for r in whole["items"]] == [DOMAIN]
+    assert whole["items"][0]["opens"] == {"raw": 5, "human": 3}
+    assert day_one["items"][0]["opens"] == {"raw": 4, "human": 2} and day_one["items"][0]["clicks"]["human"] == 2
+
+
+def test_the_overview_is_for_staff_not_members_or_api_keys(client, api_key, login_as):
+    assert client.get("/api/tracking/overview", headers=bearer(api_key)).status_code == 403
+    login_as("member", account="acme")
+    assert client.get("/api/tracking/overview").status_code == 403
