@@ -32,11 +32,6 @@ ROLE_CHOICE = click.Choice([r.value for r in Role if r != Role.MACHINE])
 CLI_ACTOR = "cli"
 
 
-def _lockout(app: Litestar) -> Lockout:
-    settings = settings_of(app)
-    return Lockout.of(settings)
-
-
 def _when(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment is not None else "-"
 
@@ -66,7 +61,7 @@ def create_user(app: Litestar, email: str, roles: tuple[str, ...], account: str 
 
 @users_group.command(name="list", help="Every user: email, roles, account, active, locked (failed-login lockout).")
 def list_users(app: Litestar) -> None:
-    lockout = _lockout(app)
+    lockout = Lockout.of(settings_of(app))
 
     async def listing(session: AsyncSession) -> list[people.Person]:
         found: list[people.Person] = []

@@ -31,12 +31,12 @@ from auth.schemas import (
     UserView,
 )
 from auth.security import cleared_cookies, csrf_token_for, session_cookies
+from auth.service import Lockout
 from governance.core.errors import BadRequest, Forbidden
 from governance.core.params import AppSettings, DbSession, PageParam
 from governance.core.problems import problems
 from governance.core.proxies import client_of
 from governance.core.schemas import view, views
-from governance.core.settings import Settings
 
 # Per client (`client_of`: behind a trusted proxy, the address it forwarded), beside the per-account
 # failure count: slows spraying many emails from one host.
@@ -168,10 +168,6 @@ class ApiKeyController(Controller):
         return ApiKeyRevoked(revoked_at=row.revoked_at)
 
 
-def lockout_of(settings: Settings) -> people.Lockout:
-    return service.Lockout.of(settings)
-
-
 def user_view(person: people.Person) -> UserView:
     return view(UserView, person)
 
@@ -191,7 +187,7 @@ class UserController(Controller):
     async def list_users(
         self, db_session: DbSession, settings: AppSettings, page: PageParam
     ) -> OffsetPagination[UserView]:
-        found, total = await people.list_people(db_session, page, lockout_of(settings))
+        found, total = await people.list_people(db_session, page, Lockout.of(settings))
         return OffsetPagination(items=[user_view(p) for p in found], limit=page.limit, offset=page.offset, total=total)
 
     @post(
@@ -213,11 +209,11 @@ class UserController(Controller):
             roles=data.roles,
             account=data.account,
         )
-        return user_view(await people.person(db_session, user.id, lockout_of(settings)))
+        return user_view(await people.person(db_session, user.id, Lockout.of(settings)))
 
     @get("/{user_id:uuid}", summary="One user", description="As in the list.", responses=problems(404))
     async def show_user(self, user_id: FromPath[UUID], db_session: DbSession, settings: AppSettings) -> UserView:
-        return user_view(await people.person(db_session, user_id, lockout_of(settings)))
+        return user_view(await people.person(db_session, user_id, Lockout.of(settings)))
 
     @patch(
         "/{user_id:uuid}",
@@ -238,7 +234,7 @@ class UserController(Controller):
         await people.update_person(
             db_session, user, actor=request.user.label, actor_id=request.user.id, roles=data.roles, active=data.active
         )
-        return user_view(await people.person(db_session, user_id, lockout_of(settings)))
+        return user_view(await people.person(db_session, user_id, Lockout.of(settings)))
 
     @post(
         "/{user_id:uuid}/password",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import people
 from auth.models import Account, Role
+from auth.service import Lockout
 from governance.console import web
 from governance.core.errors import DomainError, FieldError, Invalid
 from governance.core.params import AppSettings, DbSession
@@ -24,10 +25,6 @@ from governance.core.settings import Settings
 HERE = f"{web.PREFIX}/people"
 PAGE = 200
 ROLES = [r.value for r in Role if r != Role.MACHINE]
-
-
-def lockout_of(settings: Settings) -> people.Lockout:
-    return people.Lockout(settings.jwt_secret, settings.login_max_failures, settings.login_window_seconds)
 
 
 class PeoplePages(Controller):
@@ -45,7 +42,7 @@ class PeoplePages(Controller):
         form: str = "",
         new_key: str | None = None,
     ) -> Template:
-        users, total = await people.list_people(session, LimitOffset(PAGE, 0), lockout_of(settings))
+        users, total = await people.list_people(session, LimitOffset(PAGE, 0), Lockout.of(settings))
         accounts = list(await session.scalars(select(Account).order_by(Account.name)))
         return web.page(
             request,
