@@ -1,23 +1,29 @@
 """Password hashing with Argon2id (memory-hard), via argon2-cffi, with its RFC 9106 parameters.
 
-Hashing takes ~0.2 s of CPU and 64 MiB: it runs in a worker thread (argon2-cffi releases the GIL),
-never on the event loop, and at most `MAX_CONCURRENT` at once per process, so a burst of logins
-queues here instead of starving the tracking routes and using unbounded memory.
+Hashing takes ~0.2 s of CPU and 64 MiB: it runs in a thread pool of its own (argon2-cffi releases the
+GIL), never on the event loop, at most `MAX_CONCURRENT` at once per process and at the lowest CPU
+priority, so a burst of logins queues here instead of starving the tracking routes or using
+unbounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from governance.core.errors import Invalid
 
 MIN_LENGTH = 12
-MAX_CONCURRENT = 2  # hashes at once per process: one per core of a small machine
+MAX_CONCURRENT = 2  # hashes at once per process; more wait their turn
+T = TypeVar("T")
 DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105  (a decoy to verify against, not a secret)
 
 
@@ -44,22 +50,24 @@ def use_hasher(hasher: PasswordHasher) -> None:
     _passwords.use(hasher)
 
 
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+def _lower_priority() -> None:
+    """Hashing threads run at the lowest CPU priority (Linux nice is per thread, and Argon2's lane
+    threads inherit it): a burst of logins then takes the CPU only when the event loop leaves it."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-def _bounded() -> anyio.CapacityLimiter:
-    """The running loop's limiter (a limiter belongs to one loop; tests and CLI commands start several)."""
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = anyio.CapacityLimiter(MAX_CONCURRENT)
-    return limiter
+_hashing = ThreadPoolExecutor(max_workers=MAX_CONCURRENT, thread_name_prefix="argon2", initializer=_lower_priority)
+
+
+async def _in_hashing_thread(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, function, *args)
 
 
 async def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
         raise WeakPasswordError(f"a password needs at least {MIN_LENGTH} characters")
-    return await anyio.to_thread.run_sync(_passwords.hasher.hash, password, limiter=_bounded())
+    return await _in_hashing_thread(_passwords.hasher.hash, password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -72,4 +80,4 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Unknown users (`None`) verify against a decoy hash: both failures cost the same time."""
-    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_bounded())
+    return await _in_hashing_thread(_verify, password_hash, password)
