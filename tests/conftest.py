@@ -247,6 +247,18 @@ def cli(settings: Settings) -> Callable[..., Result]:
     return run
 
 
+def as_peer(app: Litestar, peer: str) -> Litestar:
+    """The test transport always says the peer is `testclient`; this app sees `peer` instead (a proxy, a client)."""
+    handler = app.asgi_handler
+
+    async def with_peer(scope: Any, receive: Any, send: Any) -> None:
+        scope["client"] = (peer, 51234)
+        await handler(scope, receive, send)
+
+    app.asgi_handler = with_peer  # type: ignore[method-assign]
+    return app
+
+
 def login(client: TestClient, user: dict[str, Any]) -> dict[str, str]:
     """Sign `user` in on `client` (cookies kept by the client); returns the CSRF header to send."""
     response = client.post("/auth/login", json={"email": user["email"], "password": user["password"]})

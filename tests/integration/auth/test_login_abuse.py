@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from governance.app import create_app
-from tests.conftest import PASSWORD, base_settings, login
+from tests.conftest import PASSWORD, as_peer, base_settings, login
 
 PROXY = "10.0.0.1"
 WRONG = "guess-guess-guess"
@@ -19,14 +18,7 @@ WRONG = "guess-guess-guess"
 
 def behind_proxy(app: Litestar) -> Litestar:
     """Every request arrives from the trusted proxy, which names the client in X-Forwarded-For."""
-    handler = app.asgi_handler
-
-    async def from_proxy(scope: Any, receive: Any, send: Any) -> None:
-        scope["client"] = (PROXY, 51234)
-        await handler(scope, receive, send)
-
-    app.asgi_handler = from_proxy  # type: ignore[method-assign]
-    return app
+    return as_peer(app, PROXY)
 
 
 @pytest.fixture

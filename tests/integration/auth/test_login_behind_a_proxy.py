@@ -11,8 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from governance.app import create_app
-from tests.conftest import Database, base_settings
-from tests.integration.journey.conftest import _as_peer
+from tests.conftest import Database, as_peer, base_settings
 
 ALLOWANCE = 30  # auth/controllers.py LOGIN_RATE_LIMIT
 
@@ -22,7 +21,7 @@ def via(db: Database, tmp_path: Path) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def make(peer: str, **overrides: Any) -> TestClient:
-        app = _as_peer(create_app(base_settings(db.url, spool_dir=str(tmp_path / "spool"), **overrides)), peer)
+        app = as_peer(create_app(base_settings(db.url, spool_dir=str(tmp_path / "spool"), **overrides)), peer)
         client = TestClient(app, base_url="http://testserver.local").__enter__()
         clients.append(client)
         return client

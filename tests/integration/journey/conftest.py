@@ -7,24 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar import Litestar
 from litestar.testing import TestClient
 
 from governance.app import create_app
 from governance.core.settings import Settings
-from tests.conftest import Database, base_settings
-
-
-def _as_peer(app: Litestar, peer: str) -> Litestar:
-    """The test transport always says the peer is `testclient`; this app sees `peer` instead."""
-    handler = app.asgi_handler
-
-    async def with_peer(scope: Any, receive: Any, send: Any) -> None:
-        scope["client"] = (peer, 51234)
-        await handler(scope, receive, send)
-
-    app.asgi_handler = with_peer  # type: ignore[method-assign]
-    return app
+from tests.conftest import Database, as_peer, base_settings
 
 
 @pytest.fixture
@@ -40,7 +27,7 @@ def client_via(db: Database, tmp_path: Path) -> Iterator[Callable[..., TestClien
 
     def make(peer: str, **overrides: Any) -> TestClient:
         overrides.setdefault("spool_dir", str(tmp_path / f"spool-{len(clients)}"))
-        app = _as_peer(create_app(base_settings(db.url, **overrides)), peer)
+        app = as_peer(create_app(base_settings(db.url, **overrides)), peer)
         client = TestClient(app, base_url="http://testserver.local")
         clients.append(client.__enter__())
         return client
