@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from auth import people, service
 from auth.models import Account, Role, User
+from auth.schemas import ApiKeyView
 from auth.service import Lockout
 from governance.core.errors import NotFound
 from governance.core.plugin import run_in_app, settings_of
@@ -157,7 +158,7 @@ def create_api_key(app: Litestar, account: str, name: str) -> None:
 @api_keys_group.command(name="list", help="Every API key (never the key itself): prefix, account, name, last use.")
 @click.option("--account", default=None, help="Only this account's keys (by name).")
 def list_api_keys(app: Litestar, account: str | None) -> None:
-    async def listing(session: AsyncSession) -> list[people.KeyRow]:
+    async def listing(session: AsyncSession) -> list[ApiKeyView]:
         account_id = None
         if account:
             account_id = await session.scalar(select(Account.id).where(Account.name == account))

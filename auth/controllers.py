@@ -36,7 +36,7 @@ from governance.core.errors import BadRequest, Forbidden
 from governance.core.params import AppSettings, DbSession, PageParam
 from governance.core.problems import problems
 from governance.core.proxies import client_of
-from governance.core.schemas import view, views
+from governance.core.schemas import view
 
 # Per client (`client_of`: behind a trusted proxy, the address it forwarded), beside the per-account
 # failure count: slows spraying many emails from one host.
@@ -151,7 +151,7 @@ class ApiKeyController(Controller):
     ) -> list[ApiKeyView]:
         _users_only(request.user)
         scope = account_scope(request.user)
-        return views(ApiKeyView, await people.list_keys(db_session, scope if scope is not None else account_id))
+        return await people.list_keys(db_session, scope if scope is not None else account_id)
 
     @delete(
         "/{key_id:uuid}",

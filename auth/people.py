@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import service
 from auth.models import Account, ApiKey, Role, User
 from auth.passwords import hash_password
+from auth.schemas import ApiKeyView
 from auth.service import Lockout
 from governance.core import audit
 from governance.core.audit import AuditAction
@@ -32,18 +33,6 @@ class Person:
     active: bool
     locked: bool
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class KeyRow:
-    id: UUID
-    account_id: UUID
-    account: str
-    name: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
 
 
 async def user_by_id(session: AsyncSession, user_id: UUID) -> User:
@@ -162,12 +151,12 @@ async def unlock(session: AsyncSession, user: User, *, actor: str, secret: str) 
 # --- API keys, every account's ----------------------------------------------------------------
 
 
-async def list_keys(session: AsyncSession, account_id: UUID | None = None) -> list[KeyRow]:
+async def list_keys(session: AsyncSession, account_id: UUID | None = None) -> list[ApiKeyView]:
     """Every key (or one account's), oldest first, with its account's name and its last use."""
     rows = await service.list_api_keys(session, account_id)
     names = await _account_names(session, {row.account_id for row in rows})
     return [
-        KeyRow(
+        ApiKeyView(
             id=r.id,
             account_id=r.account_id,
             account=names.get(r.account_id, ""),
