@@ -70,10 +70,15 @@ def target_account(principal: Principal, account_id: UUID | None) -> UUID:
 
 
 def _trusted_origin(connection: ASGIConnection, origin: str) -> bool:
-    """This service itself (its Host) or a configured dashboard origin (MS_CORS_ORIGINS)."""
-    if origin in settings_of(connection.app).cors_origins:
-        return True
-    return urlsplit(origin).netloc.lower() == connection.headers.get("host", "").lower()
+    """This service itself (its public URL, or the Host the request names: a proxy may rewrite it)
+    or a configured dashboard origin (MS_CORS_ORIGINS)."""
+    settings = settings_of(connection.app)
+    netloc = urlsplit(origin).netloc.lower()
+    return (
+        origin in settings.cors_origins
+        or netloc == urlsplit(settings.public_base_url).netloc.lower()
+        or netloc == connection.headers.get("host", "").lower()
+    )
 
 
 def same_origin_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:

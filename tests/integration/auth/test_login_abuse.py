@@ -137,8 +137,12 @@ def test_this_service_and_the_dashboard_may_sign_in(db, tmp_path):
         from_here = client.post("/auth/login", json=body, headers={"Origin": "http://testserver.local"})
         from_dashboard = client.post("/auth/login", json=body, headers={"Origin": dashboard})
         from_a_tool = client.post("/auth/login", json=body)  # curl, the pipeline: no Origin, no Sec-Fetch-Site
+        behind_a_proxy = client.post(  # a proxy that rewrites Host: the public URL (MS_PUBLIC_BASE_URL) counts
+            "/auth/login", json=body, headers={"Origin": "http://testserver.local", "Host": "app-internal:8000"}
+        )
 
     assert (from_here.status_code, from_dashboard.status_code, from_a_tool.status_code) == (200, 200, 200)
+    assert behind_a_proxy.status_code == 200
 
 
 AUDITED_EXPORTS = [
