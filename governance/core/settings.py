@@ -138,6 +138,11 @@ class Settings:
     token_in_body_key: str = ""
     audit_urls: tuple[str, ...] = ()
     audit_schedule: str = "04:00"
+    # PostgreSQL connections per worker process: kept open, extra under load, and how long a request
+    # waits for one before failing (SQLite uses its own pool and ignores these)
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -189,6 +194,9 @@ class Settings:
             token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
             audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),
             audit_schedule=get("AUDIT_SCHEDULE", "04:00").strip(),
+            db_pool_size=_int("MS_DB_POOL_SIZE", get("DB_POOL_SIZE", "5")),
+            db_max_overflow=_whole("MS_DB_MAX_OVERFLOW", get("DB_MAX_OVERFLOW", "10")),
+            db_pool_timeout_seconds=_int("MS_DB_POOL_TIMEOUT_SECONDS", get("DB_POOL_TIMEOUT_SECONDS", "30")),
         )
         if settings.token_in_body_key and not settings.token_in_body:
             log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")
