@@ -60,8 +60,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """PostgreSQL's pool per worker: MS_DB_POOL_SIZE kept, MS_DB_MAX_OVERFLOW more under load,
+    MS_DB_POOL_TIMEOUT_SECONDS of waiting for one. SQLite keeps SQLAlchemy's own pool."""
+    if is_sqlite(settings.database_url):
+        return {}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+    }
+
+
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    engine = create_engine(settings.database_url, pool_pre_ping=not is_sqlite(settings.database_url))
+    engine = create_engine(settings.database_url, **pool_options(settings))
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),

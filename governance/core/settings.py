@@ -166,6 +166,11 @@ class Settings:
     # shared state across workers and instances (governance/core/stores.py, policy notifications): empty is in memory
     redis_url: str = ""
     redis_namespace: str = "mailsetu"
+    # PostgreSQL connections per worker process: kept open, extra under load, and how long a request
+    # waits for one before failing (SQLite uses its own pool and ignores these)
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -222,6 +227,9 @@ class Settings:
             redis_url=_redis_url("MS_REDIS_URL", get("REDIS_URL")),
             redis_namespace=get("REDIS_NAMESPACE", cls.redis_namespace).strip() or cls.redis_namespace,
             dev_secrets_file=get("DEV_SECRETS_FILE", cls.dev_secrets_file).strip() or cls.dev_secrets_file,
+            db_pool_size=_int("MS_DB_POOL_SIZE", get("DB_POOL_SIZE", "5")),
+            db_max_overflow=_whole("MS_DB_MAX_OVERFLOW", get("DB_MAX_OVERFLOW", "10")),
+            db_pool_timeout_seconds=_int("MS_DB_POOL_TIMEOUT_SECONDS", get("DB_POOL_TIMEOUT_SECONDS", "30")),
         )
         if settings.token_in_body_key and not settings.token_in_body:
             log.warning("MS_TOKEN_IN_BODY_KEY is set but MS_TOKEN_IN_BODY is off: the key is not allowed")
