@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 from advanced_alchemy.alembic.commands import AlembicCommands
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from argon2 import PasswordHasher, profiles
 from click.testing import CliRunner, Result
 from litestar import Litestar
@@ -40,6 +41,20 @@ passwords.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))  # tests
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _forget_alchemy_configs() -> Iterator[None]:
+    """advanced-alchemy keeps every config's state keys in class-level registries, to keep several
+    databases of one app apart, and finds a free key by recursion: past ~950 apps in one process
+    (the suite builds more) that overflows. Each test's apps are its own, so each test starts afresh."""
+    yield
+    for registry in (
+        "_SESSION_SCOPE_KEY_REGISTRY",
+        "_ENGINE_APP_STATE_KEY_REGISTRY",
+        "_SESSIONMAKER_APP_STATE_KEY_REGISTRY",
+    ):
+        getattr(SQLAlchemyAsyncConfig, registry).clear()
 
 
 def _run(coro: Awaitable[T]) -> T:
