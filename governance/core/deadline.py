@@ -2,7 +2,7 @@
 408 instead of holding a worker (and whatever the request holds) for as long as it likes.
 
 Only the body is timed, from the first byte the app asks for to the last; the wait for a disconnect
-after it, and requests that read no body (the tracking routes), are untouched.
+after it is untouched, and GET/HEAD/OPTIONS (the tracking routes) are passed straight through.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})  # no handler of this app reads a body on these
+
+
 class RequestTimeout(DomainError):
     """The request body did not arrive in time."""
 
@@ -31,7 +34,7 @@ def body_deadline(seconds: float) -> Callable[[ASGIApp], ASGIApp]:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def bounded(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
+            if scope["type"] != ScopeType.HTTP or scope["method"] in BODILESS:  # the tracking routes: no wrapper
                 await app(scope, receive, send)
                 return
             deadline: float | None = None
