@@ -26,7 +26,7 @@ from governance.core.plugin import SETTINGS_STATE_KEY
 from governance.core.problems import problem_details_plugin
 from governance.core.requests import BoundedRequest
 from governance.core.settings import Settings
-from governance.core.stores import Stores
+from governance.core.stores import STORES_STATE_KEY, Stores
 from governance.enforcement.plugin import EnforcementPlugin
 from governance.evidence.plugin import EvidencePlugin
 from governance.health import health
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[REQUEST_LOGGING.middleware, body_deadline(settings.body_timeout_seconds)],
         request_class=BoundedRequest,
         stores=stores.registry,  # rate limits, the click-burst rule: in memory, or Redis with MS_REDIS_URL
-        state=State({SETTINGS_STATE_KEY: settings}),
+        state=State({SETTINGS_STATE_KEY: settings, STORES_STATE_KEY: stores}),
         cors_config=cors(settings),
         openapi_config=openapi_config(version="0.1.0"),
         logging_config=LoggingConfig(

@@ -15,6 +15,7 @@ from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
 from governance.app import create_app
+from governance.core.stores import DegradingStore
 from governance.enforcement import intake
 from tests.conftest import Database, RedisServer, base_settings
 from tests.integration.enforcement.test_endpoints import REPORT, beacon
@@ -48,7 +49,8 @@ def test_two_apps_on_one_redis_share_the_journey_rate_limit(apps, redis_server: 
 
     assert statuses == [202, 202]
     assert refused.status_code == 429  # the other worker already spent this client's allowance
-    assert isinstance(first.app.stores.get("journey_events_rate_limit"), RedisStore)
+    store = first.app.stores.get("journey_events_rate_limit")
+    assert isinstance(store, DegradingStore) and isinstance(store.store, RedisStore)
     assert elsewhere.post("/journey/events", json=batch()).status_code == 202  # another deployment's namespace
 
 
@@ -104,3 +106,58 @@ def test_redis_keys_are_under_the_configured_namespace(apps, redis_server: Redis
 
     found = asyncio.run(keys())
     assert found and all(key.decode().startswith(f"{namespace}_journey_events_rate_limit:") for key in found)
+
+
+# A Redis outage: nothing listens on this port. The stores degrade to "remember nothing", nothing fails.
+NO_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_with_redis_unreachable_the_rate_limited_routes_answer_as_without_a_limit(apps, db):
+    client = apps(redis_url=NO_REDIS, journey_batches_per_minute=1)
+    wrong = {"email": "nobody@example.test", "password": "wrong password"}
+
+    journey = [client.post("/journey/events", json=batch()).status_code for _ in range(3)]
+    reports = [beacon(client, REPORT).status_code for _ in range(2)]
+    login = client.post("/auth/login", json=wrong)
+
+    assert journey == [202, 202, 202]  # the limit's counter is in Redis: while it is away, no limit
+    assert reports == [204, 204]
+    assert login.status_code == 401  # the failed-login lockout is in the database: it still counts
+    assert db.scalar("SELECT count(*) FROM login_failures") == 1
+
+
+def test_with_redis_unreachable_health_says_degraded_but_stays_200(apps):
+    response = apps(redis_url=NO_REDIS).get("/health")
+
+    assert response.status_code == 200  # every instance shares the one Redis: do not take them all out
+    assert response.json() == {"status": "degraded", "database": "ok", "shared_store": "unreachable"}
+
+
+def test_with_redis_reachable_health_says_so(apps, redis_server: RedisServer):
+    response = apps(redis_url=redis_server.url, redis_namespace=redis_server.namespace()).get("/health")
+
+    assert response.json() == {"status": "ok", "database": "ok", "shared_store": "ok"}
+
+
+def test_after_a_failure_redis_is_left_alone_for_a_while(apps, monkeypatch):
+    client = apps(redis_url=NO_REDIS)
+    store = client.app.stores.get("journey_events_rate_limit")
+    calls = []
+
+    class Counted:  # the Redis store, counting the reads that reach it
+        async def get(self, *args: Any) -> bytes | None:
+            calls.append(args)
+            return await redis_store.get(*args)
+
+    redis_store = store.store
+    monkeypatch.setattr(store, "store", Counted())
+
+    async def read_twice() -> tuple[bytes | None, bytes | None]:
+        return await store.get("k"), await store.get("k")
+
+    assert client.blocking_portal.call(read_twice) == (None, None)
+    assert len(calls) == 1  # the second read did not try (and wait on) the unreachable server again
+
+
+def test_without_redis_health_names_no_shared_store(apps):
+    assert apps().get("/health").json() == {"status": "ok", "database": "ok"}

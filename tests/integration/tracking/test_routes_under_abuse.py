@@ -13,6 +13,7 @@ import asyncio
 
 import httpx
 from argon2 import PasswordHasher, profiles
+from litestar.testing import TestClient
 
 from auth import passwords
 from governance.app import create_app
@@ -68,3 +69,17 @@ def test_pixel_and_click_are_answered_and_stored_under_slow_bodies_and_a_login_b
     assert burst_still_running  # the hits overlapped the logins, they did not run after them
     assert sorted(set(ended)) == [400, 401]  # a body of spaces is not JSON; a wrong password is a 401
     assert db.scalar("SELECT count(*) FROM tracking_events") == 2 * ROUNDS  # the spool drained at shutdown
+
+
+def test_pixel_and_click_are_answered_and_stored_while_redis_is_unreachable(db, domain, send, tmp_path):
+    """The click-burst rule keeps its recent clicks in Redis: while Redis is away, hits still count."""
+    domain(track_opens=True, track_clicks=True)
+    html = send()["html"]
+    settings = base_settings(db.url, spool_dir=str(tmp_path / "spool"), redis_url="redis://127.0.0.1:1/0")
+
+    with TestClient(create_app(settings), base_url="http://testserver.local") as client:
+        pixel = client.get(f"/t/o/{tokens_in(html, 'o')[0]}.gif")
+        click = client.get(f"/t/c/{tokens_in(html, 'c')[0]}", follow_redirects=False)
+
+    assert (pixel.status_code, click.status_code) == (200, 302)
+    assert db.scalar("SELECT count(*) FROM tracking_events") == 2
