@@ -3,12 +3,12 @@ API keys (list with last use, create shown once, revoke). The same service as /a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from advanced_alchemy.filters import LimitOffset
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 from sqlalchemy import select
@@ -41,8 +41,9 @@ class PeoplePages(Controller):
         problem: DomainError | None = None,
         form: str = "",
         new_key: str | None = None,
+        offset: int = 0,
     ) -> Template:
-        users, total = await people.list_people(session, LimitOffset(PAGE, 0), Lockout.of(settings))
+        users, total = await people.list_people(session, LimitOffset(PAGE, offset), Lockout.of(settings))
         accounts = list(await session.scalars(select(Account).order_by(Account.name)))
         return web.page(
             request,
@@ -51,6 +52,9 @@ class PeoplePages(Controller):
             status_code=status_code,
             users=users,
             total=total,
+            offset=offset,
+            limit=PAGE,
+            page_href=lambda to: f"{HERE}?offset={to}#users",
             keys=await people.list_keys(session),
             accounts=accounts,
             roles=ROLES,
@@ -67,8 +71,14 @@ class PeoplePages(Controller):
         return await self._render(request, session, settings, status_code=exc.status, problem=exc, form=form)
 
     @get("/", summary="Users and API keys")
-    async def show(self, request: HTMXRequest, db_session: DbSession, settings: AppSettings) -> Template:
-        return await self._render(request, db_session, settings)
+    async def show(
+        self,
+        request: HTMXRequest,
+        db_session: DbSession,
+        settings: AppSettings,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+    ) -> Template:
+        return await self._render(request, db_session, settings, offset=offset)
 
     @post("/users", status_code=200, summary="Create a user")
     async def create_user(self, request: HTMXRequest, db_session: DbSession, settings: AppSettings) -> Any:

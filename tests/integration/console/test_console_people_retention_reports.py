@@ -73,6 +73,27 @@ async def _user_id(session, email):  # type: ignore[no-untyped-def]
     return await session.scalar(select(User.id).where(User.email == email))
 
 
+def test_people_pages_through_every_user(client: TestClient, console_as: Login, db: Database, monkeypatch):
+    from governance.console.pages import people
+
+    monkeypatch.setattr(people, "PAGE", 2)
+    console_as("admin")
+    for n in range(3):
+        db.create_user("auditor", email=f"person{n}@example.test")
+
+    def listed(path: str) -> tuple[list[str], list[str]]:
+        page = HTMLParser(client.get(path).text)
+        emails = [row.text().strip() for row in page.css("#users ~ .table-wrap tbody th")]
+        return emails, [a.attributes["href"] or "" for a in page.css("nav.pager a")]
+
+    first, first_links = listed("/console/people")
+    second, second_links = listed(first_links[0])
+
+    assert len(first) == 2 and len(second) == 2 and not set(first) & set(second)  # 4 users: 3 and the admin
+    assert first_links == ["/console/people?offset=2#users"] and second_links == ["/console/people?offset=0#users"]
+    assert client.get("/console/people?offset=-1").status_code == 400
+
+
 def test_a_refused_person_shows_the_sentence_next_to_the_form(client: TestClient, console_as: Login, db: Database):
     headers = console_as("admin")
 
