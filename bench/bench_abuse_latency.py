@@ -10,6 +10,8 @@ the per-client login limit does not turn them into cheap 429s). Rounds alternate
 so that load from elsewhere on the machine hits both alike; `/health` must stay 200 throughout.
 
     .venv/bin/python bench/bench_abuse_latency.py [--rounds 5] [--hits 300]
+
+BENCH_SLOW_CLIENTS=0 or BENCH_WRONG_LOGINS=0 measures one kind of abuse alone.
 """
 
 from __future__ import annotations

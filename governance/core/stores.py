@@ -57,6 +57,9 @@ class Outage:
             logger.warning("Redis unreachable (%s): rate limits and the click-burst rule run without it", exc)
         self.until = time.monotonic() + RETRY_SECONDS
 
+    def end(self) -> None:
+        self.until = 0.0
+
 
 class DegradingStore(Store):
     """A Redis namespace that reads as empty and drops writes while Redis is unreachable."""
@@ -123,6 +126,7 @@ class Stores:
         except Exception as exc:  # noqa: BLE001  (any failure to answer means: unreachable)
             self.outage.begin(exc)
             return False
+        self.outage.end()  # answered: the stores need not wait out the retry interval
         return True
 
     async def close(self) -> None:

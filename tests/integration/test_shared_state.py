@@ -15,7 +15,7 @@ from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
 from governance.app import create_app
-from governance.core.stores import DegradingStore
+from governance.core.stores import STORES_STATE_KEY, DegradingStore
 from governance.enforcement import intake
 from tests.conftest import Database, RedisServer, base_settings
 from tests.integration.enforcement.test_endpoints import REPORT, beacon
@@ -161,3 +161,13 @@ def test_after_a_failure_redis_is_left_alone_for_a_while(apps, monkeypatch):
 
 def test_without_redis_health_names_no_shared_store(apps):
     assert apps().get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_health_check_that_reaches_redis_ends_the_outage_at_once(apps, redis_server: RedisServer):
+    client = apps(redis_url=redis_server.url, redis_namespace=redis_server.namespace())
+    stores = client.app.state[STORES_STATE_KEY]
+    stores.outage.begin(OSError("a blip"))
+
+    assert stores.outage.active
+    assert client.get("/health").json()["shared_store"] == "ok"
+    assert not stores.outage.active  # the rate limits count again without waiting out the retry interval

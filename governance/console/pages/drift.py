@@ -6,6 +6,7 @@ The same service as `GET /api/drift`, `POST /api/drift/{id}/dismiss` and `POST /
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from advanced_alchemy.filters import LimitOffset
 from litestar import Controller, Response, get, post
@@ -81,6 +82,7 @@ class DriftPages(Controller):
             status=status,
             offset=offset,
             limit=PAGE,
+            page_href=lambda to: f"{web.PREFIX}/drift?{urlencode({'status': status, 'offset': to})}",
             failed=failed or {},
             declarable=drift.DECLARABLE,
         )

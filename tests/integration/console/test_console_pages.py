@@ -90,6 +90,29 @@ def test_audit_log_filters_pages_and_csv(client: TestClient, console_as: Login) 
     assert client.get("/console/audit", params={"action": "no.such"}).status_code == 400
 
 
+def test_drift_pages_keep_the_status_filter(client: TestClient, console_as: Login, db: Database, monkeypatch) -> None:
+    from governance.console.pages import drift as drift_pages
+
+    monkeypatch.setattr(drift_pages, "PAGE", 1)
+    seen(db, "first")
+    seen(db, "second")
+    console_as("auditor")
+
+    def page(path: str) -> tuple[list[str], list[str]]:
+        html = HTMLParser(client.get(path).text)
+        return [h.text() for h in html.css("main section h2")], [
+            a.attributes["href"] or "" for a in html.css("nav.pager a")
+        ]
+
+    first, first_links = page("/console/drift?status=open")
+    second, second_links = page(first_links[0])
+
+    assert first_links == ["/console/drift?status=open&offset=1"] and second_links == [
+        "/console/drift?status=open&offset=0"
+    ]
+    assert len(first) == len(second) == 1 and first != second
+
+
 def test_audit_log_is_paginated(client: TestClient, console_as: Login) -> None:
     staff = console_as("privacy_staff")
     for _ in range(51):
