@@ -1,8 +1,10 @@
 # Multi-stage: build a venv with the app installed, then copy it into a slim, non-root runtime.
 FROM python:3.11-slim AS build
+# A C compiler for tracking/_rewrite.c (the link scanner); the runtime image needs none.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 RUN python -m venv /venv
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY governance governance
 COPY auth auth
 COPY policy_docs policy_docs

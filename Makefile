@@ -11,7 +11,7 @@ export MS_DATABASE_URL ?= sqlite+aiosqlite:///var/governance.db
 
 .PHONY: run test lint setup migrate browser bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py tracking/_rewrite.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -47,4 +47,4 @@ bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build tracking/_rewrite.*.so

@@ -4,6 +4,9 @@ on every email of tests/fixtures/emails/ and on crafted worst cases. Goal: media
 Text parts are measured against lexbor on the same bytes too, where lexbor has next to nothing to do.
 Each figure is the best of `--rounds` interleaved runs (this machine is shared: medians wander).
 
+The rewriter is tracking/_rewrite.c (compiled by `make setup`); `--python` measures the Python it
+is tested against instead (tracking/rewrite.py, the specification; the fallback without a compiler).
+
 `ratio` is the rewriter's own work: `track_link` returns a ready tracking URL of the real length.
 `signed` adds what the service's `track_link` does besides: one AES-SIV token per link (a fixed
 cost per link, about 4 us, whatever the document), so it is shown but not part of the goal.
@@ -12,7 +15,7 @@ Linearity shows in the worst cases: each is as large as the service accepts (5 M
 one place than any real email (a 1 MB attribute, a 200,000-character href, runs of `&` and `&#`,
 unclosed comments and tags); a quadratic step would be thousands of times slower than lexbor there.
 
-    .venv/bin/python bench/bench_rewrite.py [--rounds 7] [--min-ms 20] [--only SUBSTRING]
+    .venv/bin/python bench/bench_rewrite.py [--rounds 7] [--min-ms 20] [--only SUBSTRING] [--python]
 """
 
 from __future__ import annotations
@@ -106,13 +109,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--min-ms", type=float, default=20.0)
     parser.add_argument("--only", default="")
+    parser.add_argument("--python", action="store_true", help="measure the Python rewriter, not the compiled one")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
     from selectolax.lexbor import LexborHTMLParser
 
+    from tracking import rewrite as implementation
     from tracking.rewrite import LinkRules, rewrite_html, rewrite_text
     from tracking.tokens import TokenSigner
+
+    if args.python:
+        implementation._compiled = None
+    print(
+        f"rewriter: {'compiled (tracking/_rewrite.c)' if implementation._compiled else 'Python (tracking/rewrite.py)'}"
+    )
 
     signer = TokenSigner((("k2", b"b" * 40), ("k1", b"a" * 40)))
     rules = LinkRules(excluded_hosts=("partner.example",), unsubscribe_urls=frozenset({"https://x.example/unsub"}))

@@ -13,6 +13,11 @@ Every step is linear in the input: possessive regexes whose alternatives never r
 earlier one consumed, entity names bounded by the longest entity, one pass to trim text URLs.
 `rewrite_html` and `rewrite_text` are pure and synchronous; their inputs and results pickle (give
 them a picklable `track_link` to run them in a process pool).
+
+The regexes and functions here are the specification. tracking/_rewrite.c runs the same tokenizer
+compiled, decides plain links itself (ASCII or not, `&amp;` at most, no port, host not excluded)
+and asks `_link_judge` about every other link, so each rule is written once, here; the tests run
+every behaviour on both and compare them on generated input (tests/unit/tracking/).
 """
 
 from __future__ import annotations
@@ -22,9 +27,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.entities import html5 as HTML5_ENTITIES
+from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 from tracking.tokens import MAX_DESTINATION_BYTES
+
+_compiled: ModuleType | None
+try:
+    from tracking import _rewrite as _compiled  # tracking/_rewrite.c, built when the package is installed
+except ImportError:  # not built (no C compiler): the Python below does the same, several times slower
+    _compiled = None
 
 # Why a link is left as it is (`links_skipped`). NOT_HTTP links (mailto:, #top, ...) are not listed.
 PLACEHOLDER = "placeholder"
@@ -396,32 +408,87 @@ def rewrite_html(
     rules: LinkRules = LinkRules(),
 ) -> Rewritten:
     """`track_link(destination)` returns the tracking URL (None: clicks off); `pixel_url` None: opens off."""
+    if track_link is None and pixel_url is None:
+        return Rewritten(body=document)
+    if _compiled is None:
+        return rewrite_html_in_python(document, track_link=track_link, pixel_url=pixel_url, rules=rules)
+    body, tracked, skipped = _compiled.rewrite_html(
+        document,
+        track_link,
+        None if pixel_url is None else pixel_tag(pixel_url),
+        _link_judge(rules),
+        *_compiled_rules(rules),
+    )
+    return Rewritten(body, tracked, [SkippedLink(*skip) for skip in skipped], pixel_inserted=pixel_url is not None)
+
+
+def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRules = LinkRules()) -> Rewritten:
+    """The http(s) URLs of a text/plain part, bounded as people write them (see TEXT_URL)."""
+    if _compiled is None:
+        return rewrite_text_in_python(text, track_link=track_link, rules=rules)
+    body, tracked, skipped = _compiled.rewrite_text(text, track_link, _text_judge(rules), *_compiled_rules(rules))
+    return Rewritten(body, tracked, [SkippedLink(*skip) for skip in skipped])
+
+
+def _compiled_rules(rules: LinkRules) -> tuple[tuple[str, ...], frozenset[str], int]:
+    return tuple(rules._hosts), rules.unsubscribe_urls, MAX_DESTINATION_BYTES
+
+
+# What the compiled scanner asks of links it does not decide itself: judge(raw href, marked
+# data-no-track, marked data-unsubscribe) -> (destination, why it is skipped or None, listed in links_skipped).
+Judge = Callable[[str, bool, bool], tuple[str, str | None, bool]]
+
+
+def _link_judge(rules: LinkRules) -> Judge:
+    judged: dict[str, tuple[str, str | None]] = {}  # raw href -> (destination, why skipped); links repeat
+
+    def judge(raw: str, no_track: bool, marked_unsubscribe: bool) -> tuple[str, str | None, bool]:
+        if (verdict := judged.get(raw)) is None:
+            url = clean_url(unescape_attribute(raw))
+            verdict = judged[raw] = (url, rules.skip_reason(url))
+        url, reason = verdict
+        if reason != PLACEHOLDER and (no_track or marked_unsubscribe):
+            reason = MARKED_NO_TRACK if no_track else MARKED_UNSUBSCRIBE
+        # mailto:, #top, relative links: never links to track, not worth listing
+        return url, reason, reason is not None and reason != NOT_HTTP
+
+    return judge
+
+
+def _text_judge(rules: LinkRules) -> Judge:
+    return lambda url, _no_track, _unsubscribe: (url, rules.skip_reason(url), True)
+
+
+# --- the same in Python: the specification the compiled scanner is tested against ---------------
+
+
+def rewrite_html_in_python(
+    document: str,
+    *,
+    track_link: Callable[[str], str] | None,
+    pixel_url: str | None,
+    rules: LinkRules = LinkRules(),
+) -> Rewritten:
     result = Rewritten(body=document)
     if track_link is None and pixel_url is None:
         return result
     scanned = scan_html(document)
     edits: list[tuple[int, int, str]] = []
     if track_link is not None:
-        judged: dict[str, tuple[str, str | None]] = {}  # raw href -> (destination, why skipped); links repeat
-        skip_reason, tracked = rules.skip_reason, result.tracked  # (local names: this loop runs per link)
+        judge = _link_judge(rules)
         for raw, start, end, no_track, marked_unsubscribe in scanned.anchors:
-            if (verdict := judged.get(raw)) is None:
-                url = clean_url(unescape_attribute(raw))
-                verdict = judged[raw] = (url, skip_reason(url))
-            url, reason = verdict
+            url, reason, listed = judge(raw, no_track is not None, marked_unsubscribe)
             if no_track:
                 edits.append((*no_track, ""))
-            if reason != PLACEHOLDER and (no_track or marked_unsubscribe):
-                reason = MARKED_NO_TRACK if no_track else MARKED_UNSUBSCRIBE
             if reason:
-                if reason != NOT_HTTP:  # mailto:, #top, relative links: never links to track, not worth listing
+                if listed:
                     result.skipped.append(SkippedLink(url, reason))
                 continue
             tracking_url = track_link(url)
             if _NEEDS_ESCAPING.search(tracking_url):
                 tracking_url = html.escape(tracking_url, quote=True)
             edits.append((start, end, tracking_url))
-            tracked.append(url)
+            result.tracked.append(url)
     if pixel_url is not None:
         at = scanned.body_end if scanned.body_end is not None else len(document)
         edits.append((at, at, pixel_tag(pixel_url)))
@@ -430,14 +497,13 @@ def rewrite_html(
     return result
 
 
-def rewrite_text(text: str, *, track_link: Callable[[str], str], rules: LinkRules = LinkRules()) -> Rewritten:
-    """The http(s) URLs of a text/plain part, bounded as people write them (see TEXT_URL)."""
+def rewrite_text_in_python(text: str, *, track_link: Callable[[str], str], rules: LinkRules = LinkRules()) -> Rewritten:
     result = Rewritten(body=text)
     edits = []
+    judge = _text_judge(rules)
     for match in _text_urls(text):
         url = match.group()
-        url = url[: _url_end(url)]
-        reason = rules.skip_reason(url)
+        url, reason, _ = judge(url[: _url_end(url)], False, False)
         if reason:
             result.skipped.append(SkippedLink(url, reason))
             continue

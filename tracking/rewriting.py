@@ -1,8 +1,8 @@
 """Rewriting an email's bodies off the event loop, so a large email never delays the public routes.
 
-`rewrite_html`/`rewrite_text` are pure, CPU-bound Python: in a thread they would still hold the GIL
-the event loop needs (bench/bench_tracking_routes.py measures both), so large emails go to a small
-pool of processes. So does the other per-byte work of the answer: its JSON (the rewritten bodies,
+`rewrite_html`/`rewrite_text` are pure and CPU-bound (compiled, but calling Python for each link's
+token): in a thread they would still hold the GIL the event loop needs (bench/bench_tracking_routes.py
+measures both), so large emails go to a small pool of processes. So does the other per-byte work of the answer: its JSON (the rewritten bodies,
 megabytes of them) is encoded where the rewriting ran, and the event loop only passes bytes on.
 Inputs and outputs are plain strings, lists and bytes; the signing keys reach each process once,
 when it starts. Small emails are rewritten in place: below INLINE_CHARS the work takes less time
@@ -27,7 +27,7 @@ from tracking.tokens import TokenSigner
 
 _answers = msgspec.json.Encoder()
 
-INLINE_CHARS = 64_000  # about half a millisecond of rewriting (bench/bench_rewrite.py: ~130 MB/s)
+INLINE_CHARS = 64_000  # about 0.2 ms of rewriting and signing (bench/bench_rewrite.py: ~350 MB/s)
 QUEUED_PER_PROCESS = 4  # large emails waiting for a process, at most, before registrations get a 429
 
 

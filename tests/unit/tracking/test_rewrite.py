@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
+from tracking import rewrite
 from tracking.rewrite import (
     AMBIGUOUS,
     EXCLUDED,
@@ -43,6 +44,14 @@ class Tracker:
     def __call__(self, destination: str) -> str:
         self.destinations.append(destination)
         return f"https://t.example/t/c/{len(self.destinations) - 1}"
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every behaviour here holds for the compiled scanner (tracking/_rewrite.c) and for the Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(rewrite, "_compiled", None)
+    return request.param
 
 
 REASONS = {PLACEHOLDER, AMBIGUOUS, TOO_LONG, UNSUBSCRIBE, EXCLUDED, MARKED_NO_TRACK, MARKED_UNSUBSCRIBE}
