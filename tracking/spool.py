@@ -40,13 +40,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
 from sqlalchemy.engine import make_url
 
 from governance.core.writer import BatchWriter
+from tracking.spool_fsync import FsyncHelper, HelperGone, segment_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -111,6 +112,10 @@ class Segment:
     syncing: int = 0  # fsyncs in flight
     directory_synced: bool = False  # its name is durable in the directory
 
+    @property
+    def number(self) -> int:
+        return int(self.path.name.split(".")[-2])
+
 
 class Spool(Generic[T]):
     """`await spool.put(item)` returns once the item is durable on local disk; `load` (one
@@ -131,6 +136,7 @@ class Spool(Generic[T]):
         answer_within: float = ANSWER_WITHIN,
         drain_timeout: float = DRAIN_TIMEOUT,
         load_every: float = LOAD_EVERY,
+        fsync_in: Literal["helper", "thread"] = "helper",
     ) -> None:
         self.name = name
         self.directory = directory
@@ -141,6 +147,7 @@ class Spool(Generic[T]):
         self.answer_within = answer_within
         self.drain_timeout = drain_timeout
         self.load_every = load_every
+        self.fsync_in = fsync_in  # "helper": a process of its own (tracking.spool_fsync); "thread": in this one
         self._encoder = msgspec.msgpack.Encoder(uuid_format="bytes", enc_hook=_plain_datetime)
         self._decoder = msgspec.msgpack.Decoder(list[item_type])  # type: ignore[valid-type]
         # Up to `in_flight` groups fsyncing at once: a group that forms while another one syncs need
@@ -160,6 +167,7 @@ class Spool(Generic[T]):
         self._owner_locks: dict[str, int] = {}  # dead worker -> its lock file, held while its segments replay
         self._lock_fd: int | None = None
         self._disk: ThreadPoolExecutor | None = None
+        self._helper: FsyncHelper | None = None
         self._loader: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_adoption = 0.0
@@ -207,6 +215,8 @@ class Spool(Generic[T]):
         self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._disk = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix=f"{self.name}-fsync")
         await asyncio.to_thread(self._open)
+        if self.fsync_in == "helper":
+            self._start_helper()
         await self._front.start()
         self._next_adoption = 0.0  # look for dead workers' segments right away
         self._loader = asyncio.create_task(self._load_forever(), name=f"{self.name}-loader")
@@ -215,6 +225,9 @@ class Spool(Generic[T]):
         """Fsync what is queued, load what the database will take within `drain_timeout`, and leave
         the rest on disk (unlocked) for the next worker to replay."""
         await self._front.stop()
+        if self._helper is not None:
+            await self._helper.stop()
+            self._helper = None
         self._stopping = True
         self._hurry.set()
         self._data.set()
@@ -232,6 +245,14 @@ class Spool(Generic[T]):
         if self.rejected:
             log.error("%s: %d items were refused by the database and set aside", self.name, self.rejected)
 
+    def _start_helper(self) -> None:
+        try:
+            self._helper = FsyncHelper(self.directory, self._worker)
+            self._helper.start()
+        except OSError:
+            log.exception("%s: could not start the fsync helper; fsyncing in threads", self.name)
+            self._helper = None
+
     # --- files (run in threads) -------------------------------------------------------------------
 
     def _open(self) -> None:
@@ -245,7 +266,7 @@ class Spool(Generic[T]):
         self._segments.append(self._new_segment(1))
 
     def _new_segment(self, number: int) -> Segment:
-        path = self.directory / f"{self._worker}.{number:08d}.spool"
+        path = segment_path(self.directory, self._worker, number)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         return Segment(path, 0, sealed=False, owner=self._worker, fd=fd)
 
@@ -377,8 +398,7 @@ class Spool(Generic[T]):
         segment.written = end = start + len(record)
         segment.syncing += 1
         try:
-            directory_too = not segment.directory_synced
-            await asyncio.get_running_loop().run_in_executor(self._disk, self._sync, fd, directory_too)
+            await self._fsync(segment, fd, directory_too=not segment.directory_synced)
             segment.directory_synced = True
         finally:
             segment.syncing -= 1
@@ -389,10 +409,18 @@ class Spool(Generic[T]):
         self._data.set()
         return len(items)
 
+    async def _fsync(self, segment: Segment, fd: int, directory_too: bool) -> None:
+        """Every byte appended to `segment` before the call is durable when it returns."""
+        if self._helper is not None and self._helper.alive:
+            with contextlib.suppress(HelperGone):  # it said why in the log; this group goes by a thread
+                await self._helper.sync(segment.number, directory_too)
+                return
+        await asyncio.get_running_loop().run_in_executor(self._disk, self._sync, fd, directory_too)
+
     def _rotate(self) -> Segment:
         """A new active segment; the old one is sealed once its fsyncs in flight are done."""
         old = self._segments[-1]
-        new = self._new_segment(int(old.path.name.split(".")[-2]) + 1)
+        new = self._new_segment(old.number + 1)
         self._segments.append(new)
         if not old.syncing:
             self._seal(old)

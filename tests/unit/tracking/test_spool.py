@@ -5,8 +5,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -285,22 +287,37 @@ def test_a_live_workers_spool_is_never_replayed_by_another(tmp_path):
     assert taken_while_alive == 0 and replayed == 10
 
 
-def test_a_stalled_disk_does_not_hold_a_caller_past_the_bound_and_the_item_is_still_written(tmp_path, monkeypatch):
-    store = Store()
+def stall_the_fsyncs(spool: Spool[Item], monkeypatch) -> Callable[[], None]:
+    """Make the spool's fsyncs hang, as a stalled disk would; returns what ends the stall."""
+    if spool.fsync_in == "helper":
+        helper = spool._helper._process
+        os.kill(helper.pid, signal.SIGSTOP)
+        return lambda: os.kill(helper.pid, signal.SIGCONT)
+    stalled = threading.Event()
     sync = Spool._sync
 
-    def stalled(self, fd, directory_too):
-        time.sleep(0.5)
+    def hanging(self, fd, directory_too):
+        stalled.wait(30)
         sync(self, fd, directory_too)
 
-    monkeypatch.setattr(Spool, "_sync", stalled)
+    monkeypatch.setattr(Spool, "_sync", hanging)
+    return stalled.set
+
+
+@pytest.mark.parametrize("fsync_in", ["helper", "thread"])
+def test_a_stalled_disk_does_not_hold_a_caller_past_the_bound_and_the_item_is_still_written(
+    tmp_path, monkeypatch, fsync_in
+):
+    store = Store()
 
     async def run() -> tuple[bool, float]:
-        spool = make(tmp_path, store, answer_within=0.1)
+        spool = make(tmp_path, store, answer_within=0.1, fsync_in=fsync_in)
         await spool.start()
+        resume = stall_the_fsyncs(spool, monkeypatch)
         started = time.monotonic()
         confirmed = await spool.put(Item(uuid.uuid4(), 1))
         waited = time.monotonic() - started
+        resume()
         async with asyncio.timeout(30):
             await spool.flush()
         await spool.stop()
@@ -310,6 +327,95 @@ def test_a_stalled_disk_does_not_hold_a_caller_past_the_bound_and_the_item_is_st
 
     assert confirmed is False and waited < 0.4
     assert list(store.rows.values()) == [1]
+
+
+def test_the_fsyncs_are_a_helper_processs_and_each_caller_still_waits_for_its_own(tmp_path):
+    store = Store()
+
+    async def run() -> tuple[list[bool], int, int]:
+        spool = make(tmp_path, store)
+        await spool.start()
+        helper = spool._helper._process
+        resume = stall_the_fsyncs(spool, None)
+        callers = [asyncio.create_task(spool.put(item)) for item in items(50)]
+        await asyncio.sleep(0.3)
+        waiting = sum(not caller.done() for caller in callers)  # written to the page cache, not yet durable
+        resume()
+        answered = await asyncio.gather(*callers)
+        await spool.stop()
+        return answered, waiting, helper.wait(timeout=10)
+
+    answered, waiting, exit_code = asyncio.run(run())
+
+    assert waiting == 50 and answered == [True] * 50
+    assert exit_code == 0  # it exits once the worker closes its pipe
+    assert sorted(store.rows.values()) == list(range(50))
+
+
+def test_when_the_helper_dies_the_spool_fsyncs_in_threads_and_confirms_every_item(tmp_path, caplog):
+    store = Store()
+
+    async def run() -> list[bool]:
+        spool = make(tmp_path, store)
+        await spool.start()
+        first = await asyncio.gather(*(spool.put(item) for item in items(100)))
+        os.kill(spool._helper._process.pid, signal.SIGKILL)
+        rest = []
+        for batch in range(10):  # some of these were waiting on the helper when it died
+            rest += await asyncio.gather(*(spool.put(item) for item in items(100, 100 * (batch + 1))))
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(30):
+            await spool.flush()
+        await spool.stop()
+        return first + rest
+
+    answered = asyncio.run(run())
+
+    assert answered == [True] * 1100
+    assert sorted(store.rows.values()) == list(range(1100))
+    assert "fsync helper" in caplog.text and "gone" in caplog.text
+
+
+def test_the_helper_exits_when_its_worker_is_killed(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-c", HELPER_CHILD.format(root=str(ROOT), directory=str(tmp_path))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    helper_pid = int(child.stdout.readline())
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+
+    for _ in range(100):  # bounded: 10 s
+        if not process_exists(helper_pid):
+            break
+        time.sleep(0.1)
+    assert not process_exists(helper_pid)
+
+
+HELPER_CHILD = """
+import asyncio, sys, uuid
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.unit.tracking.test_spool import Item, Store, make
+
+async def main():
+    spool = make(Path({directory!r}), Store())
+    await spool.start()
+    await spool.put(Item(uuid.uuid4(), 1))
+    print(spool._helper._process.pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def process_exists(pid: int) -> bool:
+    """Alive and not a zombie (the helper is not this test's child: once it exits, init reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def test_segments_rotate_and_each_goes_once_loaded(tmp_path):
