@@ -1,5 +1,12 @@
 """The ASGI entry point the server (granian) and the Litestar CLI load: settings from the environment."""
 
+import gc
+
 from governance.app import create_app
 
 app = create_app()
+# Everything made so far (modules, the app, its routes and models) lives as long as the process:
+# out of the collector's sight, a full collection no longer walks it. Under load those walks
+# stalled every request for 120-140 ms; after freeze() they take about 10 ms
+# (bench/bench_tracking_routes.py: pixel p99 130 -> 27 ms, +13 % requests/s).
+gc.freeze()

@@ -19,6 +19,8 @@ from litestar.stores.memory import MemoryStore
 from tracking import bots
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from litestar.stores.base import Store
 
 HUMAN = "human"
@@ -126,19 +128,32 @@ class BurstDetector:
 
     async def click(self, email_id: int, link_index: int, at: datetime) -> datetime | None:
         """Record a click; returns the burst's start when this email's clicks now form a burst."""
-        key = str(email_id)
-        raw = await self.store.get(key)
-        # link index -> first click in the window, oldest first
-        links = {index: first for index, first in (_CLICKS.decode(raw) if raw else []) if at - first <= BURST_WINDOW}
-        links.setdefault(link_index, at)
-        ordered = sorted(links.items(), key=lambda item: item[1])
-        await self.store.set(key, msgspec.json.encode(ordered), expires_in=_BURST_KEEP_SECONDS)
-        self._writes += 1
-        if isinstance(self.store, MemoryStore) and self._writes % 1000 == 0:
-            await self.store.delete_expired()  # memory stays bounded by the emails clicked in the last minute
-        if len(ordered) >= BURST_LINKS:
-            return ordered[0][1]
-        return None
+        return (await self.clicks([(email_id, link_index, at)]))[0]
+
+    async def clicks(self, clicks: Sequence[tuple[int, int, datetime]]) -> list[datetime | None]:
+        """Record clicks (email id, link index, time) in order; for each, what `click` would return.
+        One read and one write of the store per email, not per click: a batch of a spool's load
+        holds thousands, and with Redis each store call is a round trip."""
+        by_email: dict[int, list[int]] = {}
+        for position, (email_id, _, _) in enumerate(clicks):
+            by_email.setdefault(email_id, []).append(position)
+        starts: list[datetime | None] = [None] * len(clicks)
+        for email_id, positions in by_email.items():
+            key = str(email_id)
+            raw = await self.store.get(key)
+            ordered: list[tuple[int, datetime]] = _CLICKS.decode(raw) if raw else []  # link, first click; oldest first
+            for position in positions:
+                _, link_index, at = clicks[position]
+                links = {index: first for index, first in ordered if at - first <= BURST_WINDOW}
+                links.setdefault(link_index, at)
+                ordered = sorted(links.items(), key=lambda item: item[1])
+                if len(ordered) >= BURST_LINKS:
+                    starts[position] = ordered[0][1]
+            await self.store.set(key, msgspec.json.encode(ordered), expires_in=_BURST_KEEP_SECONDS)
+            self._writes += 1
+            if isinstance(self.store, MemoryStore) and self._writes % 1000 == 0:
+                await self.store.delete_expired()  # memory stays bounded by the emails clicked in the last minute
+        return starts
 
 
 def classify_timing(

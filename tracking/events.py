@@ -82,6 +82,12 @@ def _recording_until(row: Any, kind: Kind, suppressed: set[tuple[UUID, str]]) ->
     return True if active else stopped_at or False
 
 
+def _recorded(hit: Hit, emails: dict[tuple[int, str], tuple[datetime | bool, datetime]]) -> bool:
+    """Whether the hit's email recorded its kind when it happened."""
+    until, _ = emails.get((hit.email_id, hit.kind), (False, None))
+    return until is True or (until is not False and hit.at < until)
+
+
 async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classify.BurstDetector) -> int:
     """Write the events of a batch of hits that are still allowed; returns how many were written."""
     ids = {hit.email_id for hit in hits}
@@ -123,13 +129,14 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
         for row in rows
         for kind in ("open", "click")
     }
+    recorded = [hit for hit in hits if _recorded(hit, emails)]
+    clicks = [(hit.email_id, hit.link_index or 0, hit.at) for hit in recorded if hit.kind == "click"]
+    burst_starts = iter(await bursts.clicks(clicks))  # in the order of the clicks among `recorded`
     events, bursts_found = [], {}
-    for hit in hits:
-        until, registered_at = emails.get((hit.email_id, hit.kind), (False, None))
-        if until is not True and (until is False or hit.at >= until):
-            continue
+    for hit in recorded:
+        burst_start = next(burst_starts) if hit.kind == "click" else None
+        registered_at = emails[hit.email_id, hit.kind][1]
         verdict = classify.Verdict(hit.client_class, hit.reason)
-        burst_start = await bursts.click(hit.email_id, hit.link_index or 0, hit.at) if hit.kind == "click" else None
         verdict = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
         if burst_start is not None:
             bursts_found[hit.email_id] = (burst_start, verdict.reason)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import random
 import re
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -222,3 +223,36 @@ def test_a_burst_spread_over_two_workers_sharing_a_store_is_one_burst():
 
     assert asyncio.run(clicks()) == [None, None, at]
     assert asyncio.run(BurstDetector().click(7, 3, at)) is None  # a store of its own knows nothing of them
+
+
+def test_a_batch_of_clicks_gets_what_one_click_at_a_time_gets_with_one_store_read_and_write_per_email():
+    at = SENT + timedelta(hours=1)
+    rng = random.Random(7)
+    clicks = sorted(
+        ((rng.choice([1, 2, 3]), rng.randrange(6), at + timedelta(seconds=rng.randrange(120))) for _ in range(300)),
+        key=lambda click: click[2],
+    )
+    one_at_a_time, batched = BurstDetector(), BurstDetector(CountingStore())
+
+    async def run() -> tuple[list[datetime | None], list[datetime | None]]:
+        singles = [await one_at_a_time.click(*click) for click in clicks]
+        return singles, await batched.clicks(clicks)
+
+    singles, batch = asyncio.run(run())
+
+    assert batch == singles and any(start is not None for start in batch)
+    assert batched.store.calls == {"get": 3, "set": 3}
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = {"get": 0, "set": 0}
+
+    async def get(self, key, renew_for=None):
+        self.calls["get"] += 1
+        return await super().get(key, renew_for)
+
+    async def set(self, key, value, expires_in=None):
+        self.calls["set"] += 1
+        return await super().set(key, value, expires_in)
