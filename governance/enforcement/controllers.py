@@ -20,7 +20,7 @@ from governance.core.errors import BadRequest, NotFound
 from governance.core.params import AppSettings, DbSession, ExportFormat, PageParam, PeriodParam, RowId
 from governance.core.problems import problems
 from governance.core.proxies import client_of
-from governance.core.requests import check_json_depth
+from governance.core.requests import decode_bounded
 from governance.core.responses import CachedDocument, ReadyResponse
 from governance.core.schemas import views
 from governance.core.settings import Settings
@@ -167,9 +167,8 @@ class EnforcementController(Controller):
 
 
 def _browser_report(body: bytes) -> BrowserReport:
-    check_json_depth(body)
     try:
-        return msgspec.json.decode(body, type=BrowserReport)
+        return decode_bounded(lambda: msgspec.json.decode(body, type=BrowserReport))
     except msgspec.ValidationError as exc:
         raise BadRequest(f"invalid violation report: {exc}") from exc
     except msgspec.DecodeError as exc:
