@@ -401,7 +401,10 @@ def loop_stalls(db_url: str, env: dict[str, str], seeded: dict, registrations: i
     headers = {"Authorization": f"Bearer {seeded['api_key']}", "Content-Type": "application/json"}
     print(f"   event-loop stalls (1 ms ticker on the app's loop, in-process) during {registrations} registrations:")
     for mode, processes in (("process pool (2)", "2"), ("worker thread", "0")):
-        settings = Settings.from_env({**env, "MS_REWRITE_PROCESSES": processes}, env_file=None)
+        own_spool = f"{env['MS_SPOOL_DIR']}-{processes}"  # nothing left by the servers above to replay meanwhile
+        settings = Settings.from_env(
+            {**env, "MS_REWRITE_PROCESSES": processes, "MS_SPOOL_DIR": own_spool}, env_file=None
+        )
         stalls: list[float] = []
         with TestClient(create_app(settings), base_url="http://bench.local") as client:
             client.post("/api/emails", content=body, headers=headers)  # warm the pool
@@ -425,7 +428,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=10_000, help="per run when wrk is absent")
     parser.add_argument("--exact", type=int, default=3000, help="distinct links of the kill -9 run")
     parser.add_argument("--latency-seconds", type=int, default=5, help="per p99 measurement")
-    parser.add_argument("--latency-rounds", type=int, default=3, help="alone/during pairs per rewriting mode")
+    parser.add_argument("--latency-rounds", type=int, default=5, help="alone/during pairs per rewriting mode")
     parser.add_argument("--skip", choices=("throughput", "kill", "rewrite"), action="append", default=[])
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
