@@ -116,8 +116,8 @@ _signing: tuple[TokenSigner, str] | None = None
 
 
 def _start_pool_process(keys: tuple[tuple[str, bytes], ...], base_url: str) -> None:
-    # Rewriting is batch work beside latency-bound routes: on a busy host the worker's event loop
-    # gets the CPU first (pixel p99 during 5 MB rewrites, 2 cores: see the README's benchmarks).
+    # Rewriting is batch work beside latency-bound routes: on a busy host the workers' event loops
+    # get the CPU first.
     os.nice(POOL_NICENESS)
     _start_process(keys, base_url)
 
