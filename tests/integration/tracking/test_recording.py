@@ -2,12 +2,12 @@
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from freezegun import freeze_time
 from litestar.testing import TestClient
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from governance.app import create_app
 from governance.core import audit
@@ -72,6 +72,43 @@ def test_stopping_the_spool_loads_what_is_still_spooled_and_leaves_no_file(db, d
     assert answered == [True] * 300 and loaded == 300
     assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 300
     assert list((tmp_path / "own").iterdir()) == []  # loaded, nothing left for anybody to replay
+
+
+def test_the_loader_stores_events_as_the_orm_would_and_a_replayed_hit_once(db, domain, send):
+    """The loader's insert skips Core's per-row processing (on SQLite the batch is one JSON
+    parameter converted in SQL): every value must come out as the ORM stores and reads it."""
+    domain(track_opens=True, track_clicks=True)
+    email_id = send()["id"]
+    india = timezone(timedelta(hours=5, minutes=30))
+    times = [
+        datetime(2026, 1, 2, 3, 4, 5, micro, zone) for micro in (0, 7, 120, 500_000, 999_999) for zone in (UTC, india)
+    ]
+    hits = [tracking_events.Hit(uuid.uuid4(), "open", email_id, None, at, "human", "test") for at in times]
+    hits.append(tracking_events.Hit(uuid.uuid4(), "click", email_id, 0, times[3], "bot", "a reason, with 'quotes'"))
+
+    async def record(session: AsyncSession) -> int:
+        return await tracking_events.record_hits(session, [*hits, hits[1]], classify.BurstDetector())
+
+    async def stored_by_the_orm(session: AsyncSession) -> None:
+        await session.execute(delete(TrackingEvent))
+        session.add_all(TrackingEvent(hit_id=h.hit_id, occurred_at=h.at, email_id=email_id, kind=h.kind,
+                                      link_index=h.link_index, client_class=h.client_class, class_reason=h.reason)
+                        for h in hits)  # fmt: skip
+
+    def stored() -> list[tuple]:
+        query = text("SELECT hit_id, occurred_at, email_id, kind, link_index, client_class, class_reason"
+                     " FROM tracking_events ORDER BY id")  # fmt: skip
+        return [tuple(row) for row in db.run(lambda s: s.execute(query))]
+
+    def read() -> list[tuple]:
+        rows = db.run(lambda s: s.scalars(select(TrackingEvent).order_by(TrackingEvent.id)))
+        return [(e.hit_id, e.occurred_at, e.link_index, e.class_reason) for e in rows]
+
+    db.run(record)
+    by_the_loader = stored()
+    assert read() == [(h.hit_id, h.at, h.link_index, h.reason) for h in hits]  # the replayed hit once
+    db.run(stored_by_the_orm)
+    assert stored() == by_the_loader  # the same values, in the database's own terms
 
 
 def test_hits_are_fsynced_and_written_in_groups_not_one_each(client, db, domain, send):

@@ -232,9 +232,39 @@ def replay(directory: Path, store: Store) -> Spool[Item]:
     return asyncio.run(run())
 
 
-def test_a_torn_last_record_is_ignored_and_the_records_before_it_are_loaded(tmp_path):
+ALLOCATED_REST = bytes(4096)  # a segment's blocks are allocated when it is created: zeros after the records
+
+
+def test_a_segment_is_allocated_when_it_is_created_and_its_records_start_it(tmp_path):
+    async def one_item() -> tuple[int, bytes]:
+        spool = make(tmp_path, Store(), segment_bytes=1 << 20)
+        await spool.start()
+        await spool.put(Item(uuid.uuid4(), 1))
+        segment = next(tmp_path.glob("*.spool"))
+        size, start = segment.stat().st_size, segment.read_bytes()[: len(record([Item(uuid.uuid4(), 1)]))]
+        await spool.stop()
+        return size, start
+
+    size, start = asyncio.run(one_item())
+
+    assert size == 1 << 20
+    assert HEADER.unpack(start[: HEADER.size])[0] == len(start) - HEADER.size
+
+
+def test_the_allocated_rest_of_a_dead_workers_segment_ends_its_records(tmp_path):
+    dead_worker_segment(tmp_path, [record(items(3)), record(items(2, 3)), ALLOCATED_REST])
+    store = Store()
+
+    replay(tmp_path, store)
+
+    assert sorted(store.rows.values()) == [0, 1, 2, 3, 4]
+    assert spool_files(tmp_path) == []  # read to its end, not set aside
+
+
+@pytest.mark.parametrize("after", [b"", ALLOCATED_REST], ids=["at the end of the file", "before the allocated rest"])
+def test_a_torn_last_record_is_ignored_and_the_records_before_it_are_loaded(tmp_path, after):
     whole, torn = record(items(3)), record(items(2, 3))
-    dead_worker_segment(tmp_path, [whole, torn[: len(torn) - 5]])
+    dead_worker_segment(tmp_path, [whole, torn[: len(torn) - 5], after])
     store = Store()
 
     replay(tmp_path, store)
