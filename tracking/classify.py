@@ -141,14 +141,15 @@ class BurstDetector:
         for email_id, positions in by_email.items():
             key = str(email_id)
             raw = await self.store.get(key)
-            ordered: list[tuple[int, datetime]] = _CLICKS.decode(raw) if raw else []  # link, first click; oldest first
+            links: dict[int, datetime] = dict(_CLICKS.decode(raw)) if raw else {}  # link -> its first click
             for position in positions:
                 _, link_index, at = clicks[position]
-                links = {index: first for index, first in ordered if at - first <= BURST_WINDOW}
+                if links and at - min(links.values()) > BURST_WINDOW:  # forget the links clicked too long before
+                    links = {index: first for index, first in links.items() if at - first <= BURST_WINDOW}
                 links.setdefault(link_index, at)
-                ordered = sorted(links.items(), key=lambda item: item[1])
-                if len(ordered) >= BURST_LINKS:
-                    starts[position] = ordered[0][1]
+                if len(links) >= BURST_LINKS:
+                    starts[position] = min(links.values())
+            ordered = sorted(links.items(), key=lambda item: item[1])  # oldest first
             await self.store.set(key, msgspec.json.encode(ordered), expires_in=_BURST_KEEP_SECONDS)
             self._writes += 1
             if isinstance(self.store, MemoryStore) and self._writes % 1000 == 0:
