@@ -9,7 +9,7 @@ tracking.service). A hit offered twice (a replay of the spool) is stored once, b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -60,10 +60,6 @@ EVENT_ROWS = table(
 )
 
 
-def _as_is(value: Any) -> Any:
-    return value
-
-
 # SQLite's INSERT takes the batch as one JSON array of rows in EVENT_ROWS' order (msgspec writes a
 # UUID and an aware datetime as RFC 9562 / RFC 3339 text: `...T03:04:05.000007Z`, no fraction when
 # it is zero) and converts them in SQL to what SQLAlchemy binds: a UUID as 32 hex digits, a time
@@ -85,8 +81,9 @@ ON CONFLICT (hit_id, occurred_at) DO NOTHING
 
 class EventInsert(NamedTuple):
     """The loader's INSERT of events, ON CONFLICT (hit_id, occurred_at) DO NOTHING, built once per
-    dialect and run on the driver: Core's per-row parameter processing cost more than SQLite's
-    insert itself. Tests check that both store what Core would.
+    dialect and run on the driver with the hits' own values: Core's per-row parameter processing
+    cost more than SQLite's insert itself, and asyncpg takes UUIDs and aware datetimes as they are.
+    A test checks that both engines store what the ORM would.
 
     SQLite takes the whole batch as one JSON parameter (`json_each`): an executemany binds each row
     holding the GIL and steps it without, so a batch of 2,000 rows took the GIL back 2,000 times
@@ -95,8 +92,6 @@ class EventInsert(NamedTuple):
 
     sql: str
     as_json: bool  # SQLite: one parameter, the rows as a JSON array of arrays
-    hit_id: Callable[[UUID], Any] = _as_is  # PostgreSQL: the dialect's conversions, if any
-    occurred_at: Callable[[datetime], Any] = _as_is
 
     @classmethod
     @cache
@@ -104,15 +99,7 @@ class EventInsert(NamedTuple):
         if dialect.name == "sqlite":
             return cls(SQLITE_INSERT, as_json=True)
         statement = postgresql_insert(EVENT_ROWS).on_conflict_do_nothing(index_elements=["hit_id", "occurred_at"])
-        hit_id, occurred_at = (
-            EVENT_ROWS.c[name].type.dialect_impl(dialect).bind_processor(dialect) or _as_is
-            for name in ("hit_id", "occurred_at")
-        )
-        return cls(str(statement.compile(dialect=dialect)), as_json=False, hit_id=hit_id, occurred_at=occurred_at)
-
-    def row(self, hit: Hit, client_class: str, reason: str) -> tuple[Any, ...]:
-        return (self.hit_id(hit.hit_id), self.occurred_at(hit.at), hit.email_id, hit.kind, hit.link_index,
-                client_class, reason)  # fmt: skip
+        return cls(str(statement.compile(dialect=dialect)), as_json=False)
 
     async def execute(self, session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
         connection = await session.connection()
@@ -199,7 +186,7 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
             client_class, reason = classify.classify_timing(hit.kind, verdict, registered_at, hit.at, burst_start)
             if burst_start is not None:
                 bursts_found[hit.email_id] = (burst_start, reason)
-        events.append(insert.row(hit, client_class, reason))
+        events.append((hit.hit_id, hit.at, hit.email_id, hit.kind, hit.link_index, client_class, reason))
     if events:
         await insert.execute(session, events)
     for email_id, (start, reason) in bursts_found.items():  # the burst's earlier clicks were scanners too
