@@ -40,6 +40,7 @@ BATCH_SIZE = 5_000
 SQLITE_BATCH_SECONDS = 0.02  # a target well under the 100 ms bound: a slow commit or a busy CPU can take 3-5x
 MAX_DAYS = 100 * 365  # keeps every cutoff a valid date
 MAX_PAUSE = 0.25  # seconds between two SQLite batches, at most
+STOP_WITHIN = 5.0  # seconds a stopping app waits for a running purge to end its batch before cancelling it
 DROP_LOCK_TIMEOUT = (
     "2s"  # dropping a partition needs a brief exclusive lock on its parent: never queue behind writers for long
 )
@@ -52,6 +53,11 @@ Progress = Callable[[str, int], None]
 class PurgeBusy(Conflict):
     def __init__(self) -> None:
         super().__init__("a purge is already running; try again when it has finished")
+
+
+class Paused(Exception):
+    """The app is stopping: the batch in progress has committed, the run stays `running`, and
+    whoever takes the purge lock next finishes it with its own cutoffs."""
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -175,11 +181,13 @@ async def purge(
     batch_size: int | None = None,
     progress: Progress | None = None,
     started: Callable[[int], None] | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> PurgeRun | None:
     """Run a purge now. With `slot` (a scheduled time), at most one run ever exists for it:
     returns None when that slot was already claimed. Raises PurgeBusy when another purge holds the lock.
-    `started(run_id)` is called once the new run's row exists, before anything is deleted."""
-    job = _Job(engine, batch_size, progress)
+    `started(run_id)` is called once the new run's row exists, before anything is deleted. Once
+    `stopping` is set, Paused is raised between two batches."""
+    job = _Job(engine, batch_size, progress, stopping)
     async with purge_lock(engine) as held:
         if not held:
             raise PurgeBusy
@@ -197,11 +205,12 @@ async def purge(
 class Background:
     """Purges started from a request: the request gets the run's id as soon as its row exists and the
     purge goes on in this process's event loop (its row shows the counts as batches commit). One per
-    app; `close` cancels what is still running at shutdown (a cancelled run stays `running` and is
-    finished by whoever takes the purge lock next, as after a crash)."""
+    app; at shutdown `close` pauses what is still running after its current batch (the run stays
+    `running` and is finished by whoever takes the purge lock next, as after a crash)."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = asyncio.Event()
 
     async def start(self, engine: AsyncEngine, *, trigger: str, actor: str) -> int:
         """The new run's id; PurgeBusy when a purge (here or on another instance) holds the lock."""
@@ -213,7 +222,9 @@ class Background:
 
         async def work() -> None:
             try:
-                await purge(engine, trigger=trigger, actor=actor, started=started)
+                await purge(engine, trigger=trigger, actor=actor, started=started, stopping=self.stopping)
+            except Paused:
+                return
             except Exception as exc:
                 if not begun.done():
                     begun.set_exception(exc)
@@ -228,9 +239,16 @@ class Background:
         return await asyncio.shield(begun)
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Let each run end its batch in progress rather than cancel it mid-statement (a cancelled
+        driver call can leave its connection, and SQLite's write lock, to the garbage collector);
+        cancel only what has not paused within STOP_WITHIN seconds."""
+        self.stopping.set()
+        if self.tasks:
+            _, late = await asyncio.wait(set(self.tasks), timeout=STOP_WITHIN)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self.stopping = asyncio.Event()  # the app may be started again (tests)
 
 
 async def run(session: AsyncSession, run_id: int) -> PurgeRun:
@@ -242,17 +260,23 @@ async def run(session: AsyncSession, run_id: int) -> PurgeRun:
 
 async def resume_abandoned(engine: AsyncEngine, *, batch_size: int | None = None) -> list[int]:
     """Finish runs whose owner died; a no-op while another purge holds the lock."""
-    job = _Job(engine, batch_size, None)
+    job = _Job(engine, batch_size, None, None)
     async with purge_lock(engine) as held:
         return await job.finish_abandoned() if held else []
 
 
 class _Job:
-    def __init__(self, engine: AsyncEngine, batch_size: int | None, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        batch_size: int | None,
+        progress: Progress | None,
+        stopping: asyncio.Event | None,
+    ) -> None:
         if batch_size is not None and batch_size <= 0:
             raise Invalid("the batch size must be positive")
         self.batch_size = batch_size  # None: BATCH_SIZE rows on PostgreSQL, sized by time on SQLite
-        self.engine, self.progress = engine, progress
+        self.engine, self.progress, self.stopping = engine, progress, stopping
         self.sessions = sessions(engine)
         self.partitioned = engine.dialect.name == "postgresql"
         self.single_writer = engine.dialect.name == "sqlite"
@@ -306,6 +330,9 @@ class _Job:
             for name, data_class in data_classes().items():
                 if name in cutoffs:
                     await self._purge_class(run_id, data_class, cutoffs[name])
+        except Paused:
+            log.info("purge run %s paused: the app is stopping; the next purge finishes it", run_id)
+            raise
         except Exception as exc:
             log.exception("purge run %s failed", run_id)
             return await self._finish(run_id, "failed", f"{exc.__class__.__name__}: {exc}")
@@ -316,6 +343,8 @@ class _Job:
             await self._drop_expired_partitions(run_id, data_class, cutoff)
         timed = TimedBatches(SQLITE_BATCH_SECONDS) if self.single_writer and self.batch_size is None else None
         while True:
+            if self.stopping is not None and self.stopping.is_set():
+                raise Paused
             limit = timed.size if timed else self.batch_size or BATCH_SIZE
             started = time.perf_counter()
             async with self.sessions() as session, session.begin():

@@ -5,10 +5,16 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from litestar.testing import TestClient
+from sqlalchemy import text
 
+from governance.app import create_app
+from governance.retention import service
 from governance.retention.registry import data_classes
+from tests.conftest import login
 from tests.integration.retention.seed import count, period, seed
 
 
@@ -179,6 +185,52 @@ def test_the_post_answers_before_the_purge_ends_and_progress_shows(client, login
     done = finished(client, run["id"])
     assert done["status"] == "succeeded" and done["deleted"]["violations"] == 2 and done["finished_at"]
     assert client.post("/api/retention/runs", headers=csrf).status_code == 202  # free again
+
+
+@pytest.fixture
+def slow_purge(monkeypatch):
+    """Purges go one row per batch, each batch 20 ms long after its delete; yields the batches begun
+    and ended, so a test sees whether a batch was cut short."""
+    classes = data_classes()
+    real = classes["violations"]
+    batches = SimpleNamespace(begun=0, ended=0)
+
+    async def slowly(session, cutoff, limit):
+        batches.begun += 1
+        rows = await real.purge(session, cutoff, limit)
+        await asyncio.sleep(0.02)
+        batches.ended += 1
+        return rows
+
+    monkeypatch.setitem(classes, "violations", replace(real, purge=slowly))
+    monkeypatch.setattr(service, "BATCH_SIZE", 1)
+    monkeypatch.setattr(service, "TimedBatches", lambda *_, **__: SimpleNamespace(size=1, took=lambda *_: None))
+    return batches
+
+
+def test_a_stopping_app_pauses_its_purge_after_a_batch_and_the_next_purge_finishes_it(settings, db, slow_purge):
+    expired = datetime.now(UTC) - period("violations") - timedelta(days=1)
+    seed(db, "violations", *[expired] * 60)
+    with TestClient(create_app(settings)) as client:
+        csrf = login(client, db.create_user("privacy_staff"))
+        run_id = client.post("/api/retention/runs", headers=csrf).json()["id"]
+        while not client.get(f"/api/retention/runs/{run_id}").json()["deleted"]["violations"]:
+            time.sleep(0.01)
+
+    # the app has stopped: its run paused after a whole batch, none was cancelled mid-transaction
+    assert slow_purge.begun == slow_purge.ended
+    paused = db.run(lambda s: s.get(service.PurgeRun, run_id))
+    assert paused.status == "running" and 0 < paused.deleted["violations"] < 60
+    assert paused.deleted["violations"] == 60 - count(db, "violations")  # counted in each batch's transaction
+    db.run(lambda s: s.execute(text("DELETE FROM violations WHERE 1 = 0")))  # the write lock is free
+
+    with TestClient(create_app(settings)) as client:  # the next start finishes the paused run first
+        csrf = login(client, db.create_user("privacy_staff"))
+        finished(client, client.post("/api/retention/runs", headers=csrf).json()["id"])
+
+    resumed = db.run(lambda s: s.get(service.PurgeRun, run_id))
+    assert resumed.status == "succeeded" and resumed.resumed == 1 and resumed.deleted["violations"] == 60
+    assert count(db, "violations") == 0
 
 
 def test_an_unknown_run_is_a_404(client, login_as):
