@@ -35,7 +35,7 @@ class RetentionPlugin(DomainPlugin):
 
     @asynccontextmanager
     async def background_lifespan(self, _: Litestar) -> AsyncIterator[None]:
-        """Purges started from requests end with the app (cancelled runs resume on the next purge)."""
+        """Purges started from requests end with the app (paused runs resume on the next purge)."""
         try:
             yield
         finally:
@@ -51,10 +51,13 @@ class RetentionPlugin(DomainPlugin):
         if not self.settings.scheduler_enabled:
             yield
             return
-        scheduler = app.state[SCHEDULER_STATE_KEY] = build_scheduler(self.db.get_engine(), self.settings)
+        scheduler = app.state[SCHEDULER_STATE_KEY] = build_scheduler(
+            self.db.get_engine(), self.settings, self.background
+        )
         scheduler.start()
         try:
             yield
         finally:
+            await self.background.close()  # pauses the jobs' purges; the shutdown would cancel them
             scheduler.shutdown(wait=False)
             del app.state[SCHEDULER_STATE_KEY]

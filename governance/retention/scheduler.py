@@ -59,14 +59,20 @@ def slot_name(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%dT%H:%MZ")
 
 
-async def scheduled_purge(engine: AsyncEngine, daily: time) -> None:
-    """The daily job (and its catch-up): purge for the latest slot unless someone already did."""
+async def scheduled_purge(engine: AsyncEngine, daily: time, purges: service.Background | None = None) -> None:
+    """The daily job (and its catch-up): purge for the latest slot unless someone already did.
+    Under `purges`, a stopping app pauses it after its batch in progress."""
+    purges = purges or service.Background()
     slot = latest_slot(utcnow(), daily)
-    if utcnow() - slot > MISFIRE_GRACE:
-        await service.resume_abandoned(engine)  # too late for this slot: the next one will do
+    if utcnow() - slot > MISFIRE_GRACE:  # too late for this slot: the next one will do
+        await purges.run(lambda stopping: service.resume_abandoned(engine, stopping=stopping))
         return
     try:
-        run = await service.purge(engine, trigger="scheduled", actor="scheduler", slot=slot_name(slot))
+        run = await purges.run(
+            lambda stopping: service.purge(
+                engine, trigger="scheduled", actor="scheduler", slot=slot_name(slot), stopping=stopping
+            )
+        )
     except service.PurgeBusy:
         log.info("purge for %s skipped: another instance holds the purge lock", slot_name(slot))
         return
@@ -103,7 +109,11 @@ def add_audit_jobs(scheduler: AsyncIOScheduler, engine: AsyncEngine, settings: S
     )
 
 
-def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler:
+def build_scheduler(
+    engine: AsyncEngine, settings: Settings, purges: service.Background | None = None
+) -> AsyncIOScheduler:
+    """The jobs; their purges run under `purges`, whose `close` pauses them (before the scheduler's
+    shutdown, which would cancel them mid-statement)."""
     daily = purge_time(settings)
     scheduler = AsyncIOScheduler(
         timezone=UTC,
@@ -112,14 +122,14 @@ def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler
     scheduler.add_job(
         scheduled_purge,
         CronTrigger(hour=daily.hour, minute=daily.minute, timezone=UTC),
-        args=[engine, daily],
+        args=[engine, daily, purges],
         id=PURGE_JOB,
         name="daily retention purge",
     )
     scheduler.add_job(
         scheduled_purge,
         IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds()), timezone=UTC),
-        args=[engine, daily],
+        args=[engine, daily, purges],
         id=CATCH_UP_JOB,
         name="retention purge catch-up",
         next_run_time=utcnow() + CATCH_UP_AT_START,
@@ -130,7 +140,8 @@ def build_scheduler(engine: AsyncEngine, settings: Settings) -> AsyncIOScheduler
 
 async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     """`python -m governance scheduler`: the scheduler alone, until `stop` is set (SIGINT/SIGTERM)."""
-    scheduler = build_scheduler(engine, settings)
+    purges = service.Background()
+    scheduler = build_scheduler(engine, settings, purges)
     scheduler.start()
     log.info("retention scheduler running: daily purge at %s UTC", settings.purge_at_utc)
     if settings.audit_urls:
@@ -138,4 +149,5 @@ async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Eve
     try:
         await stop.wait()
     finally:
+        await purges.close()
         scheduler.shutdown(wait=False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from advanced_alchemy.filters import LimitOffset, OrderBy
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -33,6 +33,7 @@ from governance.retention.models import PurgeRun, RetentionRule
 from governance.retention.registry import DataClass, data_classes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_SIZE = 5_000
 # SQLite has one write lock, held for a whole batch: batches are sized by time (TimedBatches) so a
@@ -204,9 +205,10 @@ async def purge(
 
 class Background:
     """Purges started from a request: the request gets the run's id as soon as its row exists and the
-    purge goes on in this process's event loop (its row shows the counts as batches commit). One per
-    app; at shutdown `close` pauses what is still running after its current batch (the run stays
-    `running` and is finished by whoever takes the purge lock next, as after a crash)."""
+    purge goes on in this process's event loop (its row shows the counts as batches commit); and the
+    scheduler's purges (`run`). One per app; at shutdown `close` pauses what is still running after
+    its current batch (the run stays `running` and is finished by whoever takes the purge lock next,
+    as after a crash)."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -238,6 +240,19 @@ class Background:
         task.add_done_callback(self.tasks.discard)
         return await asyncio.shield(begun)
 
+    async def run(self, work: Callable[[asyncio.Event], Awaitable[T]]) -> T | None:
+        """`work(stopping)` in the calling task (a scheduler's job), paused at shutdown like the
+        purges started from requests: None when it was."""
+        task = asyncio.current_task()
+        assert task is not None, "called from a task"
+        self.tasks.add(task)
+        try:
+            return await work(self.stopping)
+        except Paused:
+            return None
+        finally:
+            self.tasks.discard(task)
+
     async def close(self) -> None:
         """Let each run end its batch in progress rather than cancel it mid-statement (a cancelled
         driver call can leave its connection, and SQLite's write lock, to the garbage collector);
@@ -258,9 +273,11 @@ async def run(session: AsyncSession, run_id: int) -> PurgeRun:
     return found
 
 
-async def resume_abandoned(engine: AsyncEngine, *, batch_size: int | None = None) -> list[int]:
+async def resume_abandoned(
+    engine: AsyncEngine, *, batch_size: int | None = None, stopping: asyncio.Event | None = None
+) -> list[int]:
     """Finish runs whose owner died; a no-op while another purge holds the lock."""
-    job = _Job(engine, batch_size, None, None)
+    job = _Job(engine, batch_size, None, stopping)
     async with purge_lock(engine) as held:
         return await job.finish_abandoned() if held else []
 

@@ -2,17 +2,20 @@
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from time import sleep
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from freezegun import freeze_time
 from litestar.testing import TestClient
 
 from governance.app import create_app
+from governance.core.clock import utcnow
 from governance.core.db import create_engine
 from governance.retention.models import PurgeRun
 from governance.retention.scheduler import CATCH_UP_JOB, PURGE_JOB, build_scheduler, scheduled_purge
 from tests.conftest import base_settings
 from tests.integration.retention.seed import count, period, seed
+from tests.integration.retention.test_api import slow_purge  # noqa: F401  (the fixture, reused)
 
 DAY = timedelta(days=1)
 FIRST_SLOT = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
@@ -91,6 +94,23 @@ def test_a_crashed_leaders_run_is_finished_by_another_instance(db):
     [run] = db.run(_runs)
     assert (run.slot, run.status, run.resumed, run.deleted["violations"]) == ("2026-06-15T03:00Z", "succeeded", 1, 1)
     assert count(db, "violations") == 0
+
+
+def test_a_stopping_app_pauses_the_scheduled_purge_after_a_batch(db, slow_purge):  # noqa: F811
+    seed(db, "violations", *[utcnow() - period("violations") - DAY] * 60)
+    a_minute_ago = f"{(utcnow() - timedelta(minutes=1)):%H:%M}"  # the catch-up job claims that slot 2 s after start
+    settings = base_settings(db.url, scheduler_enabled=True, purge_at_utc=a_minute_ago)
+
+    with TestClient(create_app(settings)):
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while not slow_purge.ended:
+            assert datetime.now(UTC) < deadline, "the catch-up job did not start the purge"
+            sleep(0.02)
+
+    assert slow_purge.begun == slow_purge.ended  # no batch was cancelled mid-transaction
+    [run] = db.run(_runs)
+    assert run.trigger == "scheduled" and run.status == "running" and 0 < run.deleted["violations"] < 60
+    assert run.deleted["violations"] == 60 - count(db, "violations")
 
 
 def test_the_app_runs_the_scheduler_only_where_it_is_enabled(db):
