@@ -1,9 +1,15 @@
 """The routes recipients' mail clients hit: `/t/o/{token}.gif` and `/t/c/{token}`.
 
-Public, no database read, no per-route middleware: they verify the token, reduce the request to a
-client class, wait until the hit is durable in the local spool (the group commit of tracking.spool:
-one fsync for every hit that joined the group) and answer with a response encoded once. They wait
-for the disk, never for the database, and at most `Spool.answer_within` seconds.
+Public, no database read: they verify the token, reduce the request to a client class, wait until
+the hit is durable in the local spool (the group commit of tracking.spool: one fsync for every hit
+that joined the group) and answer with a response encoded once. They wait for the disk, never for
+the database, and at most `Spool.answer_within` seconds.
+
+They are ASGI route handlers (Litestar's `@asgi`, mounted at `/t/o` and `/t/c`): the app's
+middleware and error handling still apply, but Litestar's per-request work for ordinary handlers
+(a Request, the kwargs and signature models, the response conversion) is skipped. It cost more than
+everything these routes do themselves (bench/bench_tracking_routes.py). Litestar leaves ASGI
+handlers out of its OpenAPI document, so each carries its own operation (`openapi_path` in `opt`).
 """
 
 from __future__ import annotations
@@ -11,13 +17,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Response, get, head
-from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
-from litestar.types import Scope
+from litestar import asgi
+from litestar.exceptions import MethodNotAllowedException
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
 
 from governance.core.clock import utcnow
+from governance.core.openapi import OPENAPI_PATH
 from governance.core.proxies import scope_client, trusted_networks
 from governance.core.responses import ReadyResponse
 from tracking import classify, service
@@ -35,6 +41,7 @@ NOT_FOUND_PAGE = (
     "<!doctype html><meta charset=utf-8><title>Link not found</title><p>This link is not valid or has expired.</p>\n"
 )
 LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))  # keep printable ASCII as it is; encode the rest
+METHODS = frozenset({"GET", "HEAD"})
 
 
 def location(destination: str) -> str:
@@ -51,7 +58,67 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[str, ...]) -> list[HTTPRouteHandler]:
+def _segment(scope: Scope) -> str:
+    """The one path segment after the mount (`/t/c/<this>`), or "" when the path has more or none.
+    Litestar hands a mounted handler the rest of the path with a trailing slash: `/<token>/`."""
+    rest = scope["path"].strip("/")
+    return "" if "/" in rest else rest
+
+
+def _answers(scope: Scope) -> bool:
+    """True for GET (record and answer), False for HEAD (answer only); any other method (or a
+    websocket, which has none) is a 405."""
+    method = scope.get("method")
+    if method not in METHODS:
+        raise MethodNotAllowedException(headers={"Allow": "GET, HEAD"})
+    return method == "GET"
+
+
+def _operation(path_parameter: str, summary: str, description: str, responses: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI GET operation of a public route with one path parameter."""
+    return {
+        "get": {
+            "tags": ["public"],
+            "summary": summary,
+            "description": description,
+            "operationId": f"Public{summary.split(':')[0].title().replace(' ', '')}",
+            "parameters": [{"name": path_parameter, "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": responses,
+            "security": [{}],
+        }
+    }
+
+
+PIXEL_OPERATION = _operation(
+    "name",
+    "Open pixel: always a 1x1 GIF",
+    "`{token}.gif`, the token signed at registration. A valid token's open is recorded (its client class, never"
+    " the address) and durable before the answer; an invalid one gets the same GIF, so a mail client never shows"
+    " a broken image. HEAD answers the same headers and records nothing.",
+    {
+        "200": {
+            "description": "A transparent 1x1 GIF (43 bytes), never cached",
+            "content": {"image/gif": {"schema": {"type": "string"}}},
+        }
+    },
+)
+CLICK_OPERATION = _operation(
+    "token",
+    "Tracked link: records the click and redirects (302) to the signed destination",
+    "The click is recorded (client class, never the address) and durable before the redirect. The destination"
+    " comes from the token only: a changed token is a 404 page, never a redirect elsewhere. HEAD answers the"
+    " same status and Location and records nothing.",
+    {
+        "302": {"description": "To the destination signed in the token (`Location`)"},
+        "404": {
+            "description": "The token is not valid: a short HTML page",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+    },
+)
+
+
+def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[str, ...]) -> list[ASGIRouteHandler]:
     networks = trusted_networks(trusted_proxies)
 
     def hit(kind: service.Kind, token: Any, scope: Scope) -> Hit:
@@ -70,70 +137,42 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
         return found
 
     pixel = ReadyResponse(200, {**PIXEL_HEADERS, "Content-Type": "image/gif"}, PIXEL_GIF)
-    not_found = ReadyResponse(
-        404, {**REDIRECT_HEADERS, "Content-Type": "text/html; charset=utf-8"}, NOT_FOUND_PAGE.encode()
-    )
+    pixel_head = ReadyResponse(200, {**PIXEL_HEADERS, "Content-Type": "image/gif"})
+    not_found_headers = {**REDIRECT_HEADERS, "Content-Type": "text/html; charset=utf-8"}
+    not_found = ReadyResponse(404, not_found_headers, NOT_FOUND_PAGE.encode())
+    not_found_head = ReadyResponse(404, REDIRECT_HEADERS)
     redirect = ReadyResponse(302, REDIRECT_HEADERS)
 
-    @get(
-        "/t/o/{name:str}",
-        exclude_from_auth=True,
-        tags=["public"],
-        summary="Open pixel: always a 1x1 GIF",
-        media_type="image/gif",
-        responses={
-            200: ResponseSpec(
-                bytes,
-                description="A transparent 1x1 GIF (43 bytes), never cached",
-                media_type="image/gif",
-                generate_examples=False,
-            )
-        },
+    @asgi(
+        "/t/o",
+        is_mount=True,
+        copy_scope=False,
+        opt={"exclude_from_auth": True, OPENAPI_PATH: {"/t/o/{name}": PIXEL_OPERATION}},
     )
-    async def open_pixel(name: FromPath[str], scope: Scope) -> ReadyResponse:
-        """`{token}.gif`, the token signed at registration. A valid token's open is recorded (its client
-        class, never the address) and durable before the answer; an invalid one gets the same GIF, so
-        a mail client never shows a broken image."""
+    async def open_pixel(scope: Scope, receive: Receive, send: Send) -> None:
+        if not _answers(scope):
+            await pixel_head(scope, receive, send)
+            return
+        name = _segment(scope)
         token = verified(name[:-4], "open") if name.endswith(".gif") else None
         if token is not None:
             await hits.put(hit("open", token, scope))
-        return pixel
+        await pixel(scope, receive, send)
 
-    @head("/t/o/{name:str}", exclude_from_auth=True, include_in_schema=False)
-    async def open_pixel_head(name: FromPath[str]) -> Response[None]:
-        # Litestar types a HEAD answer as Response[None]; b"" renders as the empty body an image type needs.
-        return Response(b"", media_type="image/gif", headers=PIXEL_HEADERS)  # type: ignore[arg-type]
-
-    @get(
-        "/t/c/{token:str}",
-        exclude_from_auth=True,
-        tags=["public"],
-        summary="Tracked link: records the click and redirects (302) to the signed destination",
-        status_code=302,
-        responses={
-            302: ResponseSpec(None, description="To the destination signed in the token (`Location`)"),
-            404: ResponseSpec(
-                str,
-                description="The token is not valid: a short HTML page",
-                media_type="text/html",
-                generate_examples=False,
-            ),
-        },
+    @asgi(
+        "/t/c",
+        is_mount=True,
+        copy_scope=False,
+        opt={"exclude_from_auth": True, OPENAPI_PATH: {"/t/c/{token}": CLICK_OPERATION}},
     )
-    async def click(token: FromPath[str], scope: Scope) -> ReadyResponse:
-        """The click is recorded (client class, never the address) and durable before the redirect. The
-        destination comes from the token only: a changed token is a 404 page, never a redirect elsewhere."""
-        found = verified(token, "click")
+    async def click(scope: Scope, receive: Receive, send: Send) -> None:
+        recording = _answers(scope)
+        found = verified(_segment(scope), "click")
         if found is None:
-            return not_found
-        await hits.put(hit("click", found, scope))
-        return redirect.with_header(b"location", location(found.destination))
+            await (not_found if recording else not_found_head)(scope, receive, send)
+            return
+        if recording:
+            await hits.put(hit("click", found, scope))
+        await redirect.with_header(b"location", location(found.destination))(scope, receive, send)
 
-    @head("/t/c/{token:str}", exclude_from_auth=True, include_in_schema=False)
-    async def click_head(token: FromPath[str]) -> Response[None]:
-        found = verified(token, "click")
-        if found is None:
-            return Response(None, status_code=404, headers=REDIRECT_HEADERS)
-        return Response(None, status_code=302, headers={**REDIRECT_HEADERS, "Location": location(found.destination)})
-
-    return [open_pixel, open_pixel_head, click, click_head]
+    return [open_pixel, click]

@@ -4,6 +4,8 @@
   routes with inputs, 413 for routes with a body) are added here, in one place; each route declares
   its domain errors itself (`responses=problems(404, 409)`), and auth adds 401/403 with the security.
 - Exports (`format=json|csv`) document both representations: JSON typed, and text/csv.
+- ASGI route handlers (the tracking routes) are not in Litestar's document: each carries its own
+  path item in `opt[OPENAPI_PATH]`, added here when the document is rendered.
 - `/schema` is Swagger UI from the `openapi-ui-bundles` package, served by this app: the page
   works offline and calls no third party.
 """
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
-from litestar.routes import HTTPRoute
+from litestar.routes import ASGIRoute, HTTPRoute
 from litestar.static_files import create_static_files_router
 from openapi_ui_bundles import swagger_ui
 
@@ -32,6 +34,7 @@ SCHEMA_PATH = "/schema"
 ASSETS = f"{SCHEMA_PATH}/assets"
 RESERVED = frozenset({"request", "scope", "state", "headers", "cookies", "query", "body", "socket"})
 QUERY_DEPENDENCIES = frozenset({"period", "page"})  # governance/core/params.py: they read the query
+OPENAPI_PATH = "openapi_path"  # an ASGI route handler's opt: {its documented path: its OpenAPI path item}
 CSV = {"text/csv": {"schema": {"type": "string", "description": "UTF-8 with a BOM, a header row, RFC 4180 quoting"}}}
 
 
@@ -65,9 +68,17 @@ class ApiDocsPlugin(InitPluginProtocol, ReceiveRoutePlugin):
             handler.responses = {**generic, **(handler.responses or {})}
 
 
-def _exports_as_csv(schema: dict[str, Any]) -> dict[str, Any]:
-    """Operations taking `format=json|csv` answer text/csv too: add it beside their JSON 200."""
+def _documented(request: Request[Any, Any, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The document as served: with the ASGI handlers' own path items, and exports as CSV too."""
     documented = copy.deepcopy(schema)
+    for route in request.app.routes:
+        if isinstance(route, ASGIRoute):
+            documented.setdefault("paths", {}).update(route.route_handler.opt.get(OPENAPI_PATH, {}))
+    return _exports_as_csv(documented)
+
+
+def _exports_as_csv(documented: dict[str, Any]) -> dict[str, Any]:
+    """Operations taking `format=json|csv` answer text/csv too: add it beside their JSON 200."""
     for item in documented.get("paths", {}).values():
         for operation in item.values():
             if not isinstance(operation, dict):
@@ -83,7 +94,7 @@ def _exports_as_csv(schema: dict[str, Any]) -> dict[str, Any]:
 
 class DocumentJson(JsonRenderPlugin):
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, _exports_as_csv(openapi_schema))
+        return super().render(request, _documented(request, openapi_schema))
 
 
 class SwaggerViewer(SwaggerRenderPlugin):
@@ -99,7 +110,7 @@ class SwaggerViewer(SwaggerRenderPlugin):
         )
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, _exports_as_csv(openapi_schema))
+        return super().render(request, _documented(request, openapi_schema))
 
 
 def openapi_config(version: str) -> OpenAPIConfig:

@@ -9,15 +9,27 @@ the decoded value, container by container: a 5 MB HTML body is one string, so it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 from litestar import Request
 
 from governance.core.errors import BadRequest, FieldError
 
+if TYPE_CHECKING:
+    from litestar.types import Scope
+
 MAX_JSON_DEPTH = 32
 WALK_FREELY = 1_000  # children; past that, counting the body's brackets (3 ms per 5 MB) may spare the walk
 T = TypeVar("T")
+
+
+def request_path(scope: Scope) -> str:
+    """The path the client asked for. Litestar hands a mounted handler (the tracking routes, static
+    files) only the rest of it in `scope["path"]`; the whole path stays in `raw_path`."""
+    if getattr(scope.get("route_handler"), "is_mount", False):
+        return unquote(scope["raw_path"].decode("latin-1"))
+    return scope.get("path", "")
 
 
 def too_deep(limit: int = MAX_JSON_DEPTH) -> BadRequest:

@@ -220,7 +220,8 @@ class BatchWriter(Generic[T]):
     async def _write(self, batch: list[T], first: int, last: int) -> None:
         for attempt, delay in enumerate((*self.retry_delays, None)):
             try:
-                self.written += await self._write_batch(batch)
+                written = await self._write_batch(batch)  # not `+=` across the await: batches in flight overlap
+                self.written += written
                 self.batches += 1
                 self._settle(first, last, True)
                 return

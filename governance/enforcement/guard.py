@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from governance.core.clock import utcnow
+from governance.core.requests import request_path
 from governance.enforcement.allowlist import CompiledAllowlist
 from governance.enforcement.cookies import SetCookie, mismatches, parse_set_cookie
 from governance.enforcement.schemas import ObservedCookie, Source, ViolationReport
@@ -148,7 +149,7 @@ class CookieGuard:
         # the one scan every response pays (ASGI names should be lower case; a mixed-case one costs a second look)
         values = [v for n, v in headers if n == SET_COOKIE or (len(n) == 10 and n.lower() == SET_COOKIE)]
         arrived = None
-        if self.observe_requests and not (self._skip and scope["path"].startswith(self._skip)):
+        if self.observe_requests and not (self._skip and request_path(scope).startswith(self._skip)):
             arrived = _request_cookies(scope["headers"])
         if not values and not arrived:
             return
@@ -263,7 +264,7 @@ class CookieGuard:
             reason=found[0][0],
             detail="; ".join(detail for _, detail in found)[:500],
             mode="enforce" if self.mode == "enforce" and source == "server" else "report",
-            page=scope.get("path", "")[:1024],
+            page=request_path(scope)[:1024],
             user_agent=user_agent.decode("latin-1")[:512],
             policy_version=allowlist.number,
             occurred_at=utcnow(),

@@ -1,5 +1,7 @@
 """The pixel and the tracked links, as recipients' mail clients fetch them."""
 
+import logging
+
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
@@ -132,6 +134,49 @@ def test_head_requests_are_answered_and_not_recorded(client, db, sent):
     client.get(f"/t/o/{sent['open']}.gif")  # the positive control: a GET of the same pixel is recorded
     flush(client)
     assert event_count(db) == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_other_methods_are_a_405_naming_get_and_head_and_record_nothing(client, db, sent, method):
+    for path in (f"/t/o/{sent['open']}.gif", f"/t/c/{sent['click']}"):
+        response = client.request(method, path, follow_redirects=False)
+
+        assert response.status_code == 405, path
+        assert response.headers["allow"] == "GET, HEAD"
+        assert response.headers["content-type"].startswith("application/problem+json")
+    flush(client)
+    assert event_count(db) == 0
+
+
+def test_a_trailing_slash_is_the_same_route_and_extra_segments_are_not_a_token(client, db, sent):
+    assert client.get(f"/t/c/{sent['click']}/", follow_redirects=False).status_code == 302
+    assert_is_the_pixel(client.get(f"/t/o/{sent['open']}.gif/"))
+    assert client.get(f"/t/c/{sent['click']}/more", follow_redirects=False).status_code == 404
+    assert client.get(f"/t/c/more/{sent['click']}", follow_redirects=False).status_code == 404
+    assert client.get("/t/c", follow_redirects=False).status_code == 404
+    assert_is_the_pixel(client.get(f"/t/o/more/{sent['open']}.gif"))  # a GIF, never a broken image
+    assert_is_the_pixel(client.get("/t/o"))
+    flush(client)
+    assert event_count(db) == 2  # the two with a trailing slash
+
+
+def test_the_tracking_routes_are_not_in_the_request_log(client, api_key, sent):
+    logger, lines = logging.getLogger("litestar"), []  # the request log's logger
+    collect = logging.Handler()
+    collect.emit = lambda record: lines.append(record.getMessage())
+    level = logger.level
+    logger.addHandler(collect)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get(f"/t/o/{sent['open']}.gif")
+        client.get(f"/t/c/{sent['click']}", follow_redirects=False)
+        client.get("/api/emails", headers=bearer(api_key))  # the positive control: an API route is logged
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(level)
+
+    assert any("/api/emails" in line for line in lines)
+    assert not any("/t/" in line or sent["open"] in line or sent["click"] in line for line in lines)
 
 
 def test_a_destination_with_non_ascii_characters_is_percent_encoded_in_the_location(client, settings, sent):

@@ -67,6 +67,26 @@ def test_with_two_batches_in_flight_a_slow_one_does_not_hold_up_the_callers_of_t
     assert first_still_waiting and second_answer is True and first_answer is True
 
 
+def test_batches_finishing_out_of_order_are_all_counted_as_written():
+    async def run() -> tuple[int, int]:
+        disk = Disk()
+        writer = BatchWriter("t", disk.write, when_full="wait", max_pending=1000, max_batch=1000, in_flight=2)
+        await writer.start()
+        disk.hold = True
+        first = asyncio.ensure_future(writer.put_and_wait(1, within=5))
+        await disk.started.get()
+        second = asyncio.gather(*(writer.put_and_wait(n, within=5) for n in (2, 3)))
+        await disk.started.get()  # both batches in flight
+        disk.gates[1].set()
+        await second
+        disk.gates[0].set()
+        await first
+        await writer.stop()
+        return writer.written, writer.batches
+
+    assert asyncio.run(run()) == (3, 2)
+
+
 def test_a_caller_is_answered_false_at_its_bound_and_its_item_is_still_written():
     async def run() -> tuple[bool, float, int, list[list[int]]]:
         disk = Disk()
