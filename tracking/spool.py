@@ -174,6 +174,7 @@ class Spool(Generic[T]):
         self._next_adoption = 0.0
         self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
         self._last_load = 0.0
+        self._behind = False  # the last load took max_load items: more are waiting, load again at once
         self.loads = 0  # successful calls of `load` (transactions)
         self.loaded = 0  # items handed to successful loads
         self.rejected = 0  # items the database refused on their own (poison), set aside in the log
@@ -465,10 +466,12 @@ class Spool(Generic[T]):
                 await asyncio.sleep(1.0)
 
     async def _pace(self) -> None:
-        """At most one load every `load_every` seconds unless asked to hurry (a flush, a stop): under
-        load, one transaction takes what many groups brought instead of one transaction each."""
+        """At most one load every `load_every` seconds unless asked to hurry (a flush, a stop) or
+        behind (the last load was full): under load, one transaction takes what many groups brought
+        instead of one transaction each, and the loader still keeps up with more than
+        max_load / load_every hits a second."""
         wait = self._last_load + self.load_every - time.monotonic()
-        if wait > 0 and not self._hurry.is_set():
+        if wait > 0 and not self._hurry.is_set() and not self._behind:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), wait)
         self._last_load = time.monotonic()
@@ -490,6 +493,7 @@ class Spool(Generic[T]):
 
     async def _load_from(self, segment: Segment) -> None:
         items, offset, damaged = await asyncio.to_thread(self._read, segment)
+        self._behind = len(items) >= self.max_load
         if items:
             await self._store(items)
             self.loaded += len(items)

@@ -118,6 +118,29 @@ def test_the_database_being_down_never_holds_up_a_caller_and_nothing_is_lost_whe
     assert sorted(store.rows.values()) == list(range(500))
 
 
+def test_a_loader_behind_loads_again_at_once_instead_of_waiting_for_its_pace(tmp_path):
+    store = Store()
+
+    async def run() -> tuple[int, int]:
+        spool = make(tmp_path, store, max_load=10, load_every=30.0)  # one load every 30 s, unless behind
+        await spool.start()
+        for batch in range(20):  # 20 groups, 20 records of 10
+            assert all(await asyncio.gather(*(spool.put(item) for item in items(10, 10 * batch))))
+        loaded_soon = 0
+        for _ in range(100):  # no flush: a flush hurries the loader; this waits as a worker under load would
+            await asyncio.sleep(0.05)
+            loaded_soon = len(store.rows)
+            if loaded_soon == 200:
+                break
+        await spool.stop()
+        return loaded_soon, spool.loads
+
+    loaded_soon, loads = asyncio.run(run())
+
+    assert loaded_soon == 200  # within 5 s, where 20 paced loads would take 10 minutes
+    assert loads == 20  # one record of max_load items each
+
+
 def test_what_a_stop_could_not_load_is_replayed_by_the_next_worker_once(tmp_path):
     store = Store()
 
