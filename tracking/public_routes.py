@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import asgi
-from litestar.exceptions import MethodNotAllowedException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
@@ -60,8 +60,12 @@ def _header(scope: Scope, name: bytes) -> str:
 
 def _segment(scope: Scope) -> str:
     """The one path segment after the mount (`/t/c/<this>`), or "" when the path has more or none.
-    Litestar hands a mounted handler the rest of the path with a trailing slash: `/<token>/`."""
-    rest = scope["path"].strip("/")
+    Litestar hands a mounted handler the rest of the path with a trailing slash (`/<token>/`), and
+    mounts by prefix: `/t/code` reaches the `/t/c` mount as `ode/`, which is no route of ours."""
+    rest = scope["path"]
+    if not rest.startswith("/"):
+        raise NotFoundException()
+    rest = rest.strip("/")
     return "" if "/" in rest else rest
 
 

@@ -156,6 +156,9 @@ def test_a_trailing_slash_is_the_same_route_and_extra_segments_are_not_a_token(c
     assert client.get("/t/c", follow_redirects=False).status_code == 404
     assert_is_the_pixel(client.get(f"/t/o/more/{sent['open']}.gif"))  # a GIF, never a broken image
     assert_is_the_pixel(client.get("/t/o"))
+    for elsewhere in ("/t/oops", "/t/o.gif", "/t/code/x", "/t/cx"):  # beside the routes, not under them
+        response = client.get(elsewhere, follow_redirects=False)
+        assert response.status_code == 404 and response.headers["content-type"].startswith("application/problem+json")
     flush(client)
     assert event_count(db) == 2  # the two with a trailing slash
 
