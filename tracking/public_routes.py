@@ -154,14 +154,10 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
         opt={"exclude_from_auth": True, OPENAPI_PATH: {"/t/o/{name}": PIXEL_OPERATION}},
     )
     async def open_pixel(scope: Scope, receive: Receive, send: Send) -> None:
-        if not _answers(scope):
-            await pixel_head(scope, receive, send)
-            return
-        name = _segment(scope)
-        token = verified(name[:-4], "open") if name.endswith(".gif") else None
-        if token is not None:
+        recording, name = _answers(scope), _segment(scope)
+        if recording and name.endswith(".gif") and (token := verified(name[:-4], "open")) is not None:
             await hits.put(hit("open", token, scope))
-        await pixel(scope, receive, send)
+        await (pixel if recording else pixel_head)(scope, receive, send)
 
     @asgi(
         "/t/c",

@@ -159,6 +159,7 @@ def test_a_trailing_slash_is_the_same_route_and_extra_segments_are_not_a_token(c
     for elsewhere in ("/t/oops", "/t/o.gif", "/t/code/x", "/t/cx"):  # beside the routes, not under them
         response = client.get(elsewhere, follow_redirects=False)
         assert response.status_code == 404 and response.headers["content-type"].startswith("application/problem+json")
+        assert client.head(elsewhere, follow_redirects=False).status_code == 404
     flush(client)
     assert event_count(db) == 2  # the two with a trailing slash
 
