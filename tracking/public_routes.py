@@ -78,14 +78,16 @@ def _answers(scope: Scope) -> bool:
     return method == "GET"
 
 
-def _operation(path_parameter: str, summary: str, description: str, responses: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    operation_id: str, path_parameter: str, summary: str, description: str, responses: dict[str, Any]
+) -> dict[str, Any]:
     """An OpenAPI GET operation of a public route with one path parameter."""
     return {
         "get": {
             "tags": ["public"],
             "summary": summary,
             "description": description,
-            "operationId": f"Public{summary.split(':')[0].title().replace(' ', '')}",
+            "operationId": operation_id,
             "parameters": [{"name": path_parameter, "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": responses,
             "security": [{}],
@@ -94,6 +96,7 @@ def _operation(path_parameter: str, summary: str, description: str, responses: d
 
 
 PIXEL_OPERATION = _operation(
+    "PublicOpenPixel",
     "name",
     "Open pixel: always a 1x1 GIF",
     "`{token}.gif`, the token signed at registration. A valid token's open is recorded (its client class, never"
@@ -107,6 +110,7 @@ PIXEL_OPERATION = _operation(
     },
 )
 CLICK_OPERATION = _operation(
+    "PublicTrackedLink",
     "token",
     "Tracked link: records the click and redirects (302) to the signed destination",
     "The click is recorded (client class, never the address) and durable before the redirect. The destination"
@@ -120,6 +124,16 @@ CLICK_OPERATION = _operation(
         },
     },
 )
+
+
+def _mounted(mount: str, documented_path: str, operation: dict[str, Any]) -> ASGIRouteHandler:
+    """A public ASGI handler for everything under `mount`, documented as `documented_path`."""
+    return asgi(
+        mount,
+        is_mount=True,
+        copy_scope=False,
+        opt={"exclude_from_auth": True, OPENAPI_PATH: {documented_path: operation}},
+    )
 
 
 def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[str, ...]) -> list[ASGIRouteHandler]:
@@ -147,24 +161,14 @@ def public_routes(signer: TokenSigner, hits: Spool[Hit], trusted_proxies: tuple[
     not_found_head = ReadyResponse(404, REDIRECT_HEADERS)
     redirect = ReadyResponse(302, REDIRECT_HEADERS)
 
-    @asgi(
-        "/t/o",
-        is_mount=True,
-        copy_scope=False,
-        opt={"exclude_from_auth": True, OPENAPI_PATH: {"/t/o/{name}": PIXEL_OPERATION}},
-    )
+    @_mounted("/t/o", "/t/o/{name}", PIXEL_OPERATION)
     async def open_pixel(scope: Scope, receive: Receive, send: Send) -> None:
         recording, name = _answers(scope), _segment(scope)
         if recording and name.endswith(".gif") and (token := verified(name[:-4], "open")) is not None:
             await hits.put(hit("open", token, scope))
         await (pixel if recording else pixel_head)(scope, receive, send)
 
-    @asgi(
-        "/t/c",
-        is_mount=True,
-        copy_scope=False,
-        opt={"exclude_from_auth": True, OPENAPI_PATH: {"/t/c/{token}": CLICK_OPERATION}},
-    )
+    @_mounted("/t/c", "/t/c/{token}", CLICK_OPERATION)
     async def click(scope: Scope, receive: Receive, send: Send) -> None:
         recording = _answers(scope)
         found = verified(_segment(scope), "click")

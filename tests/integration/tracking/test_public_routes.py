@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
@@ -146,6 +147,17 @@ def test_other_methods_are_a_405_naming_get_and_head_and_record_nothing(client, 
         assert response.headers["content-type"].startswith("application/problem+json")
     flush(client)
     assert event_count(db) == 0
+
+
+def test_a_websocket_to_the_tracking_routes_is_refused_and_records_nothing(client, db, sent):
+    for path in (f"/t/o/{sent['open']}.gif", f"/t/c/{sent['click']}"):
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect(path):
+            pass
+    flush(client)
+    assert event_count(db) == 0
+    client.get(f"/t/o/{sent['open']}.gif")  # the positive control
+    flush(client)
+    assert event_count(db) == 1
 
 
 def test_a_trailing_slash_is_the_same_route_and_extra_segments_are_not_a_token(client, db, sent):
