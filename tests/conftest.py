@@ -75,6 +75,7 @@ def base_settings(url: str, **overrides: Any) -> Settings:
         "scheduler_enabled": False,
         "public_base_url": "http://testserver.local",
         "spool_dir": str(SPOOL_ROOT),  # hits are spooled before they are answered: not into the checkout's var/
+        "spool_loader": "loop",  # a loader process costs each app start ~1.5 s; tests/unit/tracking/test_spool_loader.py and the servers use it
     }
     values.update(overrides)
     return Settings(**values)

@@ -20,15 +20,23 @@ from advanced_alchemy.filters import LimitOffset
 from sqlalchemy import DateTime, Uuid, and_, column, delete, distinct, func, or_, select, table, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from governance.core import batches
+from governance.core.db import create_engine, pool_options
 from governance.core.errors import BadRequest, FieldError
+from governance.core.settings import Settings
+from governance.core.stores import Stores
 from tracking import classify
 from tracking import service as tracking_service
 from tracking.models import EmailRecord, RecipientSuppression, SendingDomain, TrackedLink, TrackingEvent
 from tracking.schemas import Counts, DailyStats, DomainReport, EventView, LinkClicksView, LinkCounts
 from tracking.service import Kind, now
+from tracking.spool_loader import ProcessLoad
+
+# The database refusing these blames the items in hand, not itself: the spool sets them aside, no retry.
+REFUSALS = (DataError, IntegrityError)
 
 # --- recording hits (called by the spool's loader, one transaction per batch) ------------------
 
@@ -201,6 +209,25 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
             .values(client_class=classify.SCANNER, class_reason=reason)
         )
     return len(events)
+
+
+def loader_process(settings: Settings) -> ProcessLoad[Hit]:
+    """The hit spool's load in its loader process (tracking.spool_loader, MS_SPOOL_LOADER=process):
+    record_hits, one transaction per batch, on an engine and a click-burst store of its own."""
+    engine = create_engine(settings.database_url, **pool_options(settings))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    stores = Stores(settings)
+    bursts = classify.BurstDetector(stores.registry.get(classify.BURST_STORE))
+
+    async def load(batch: list[Hit]) -> int:
+        async with sessions() as session, session.begin():
+            return await record_hits(session, batch, bursts)
+
+    async def close() -> None:
+        await engine.dispose()
+        await stores.close()
+
+    return ProcessLoad(Hit, load, REFUSALS, close)
 
 
 # --- reading events ------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from litestar.di import Provide
-from sqlalchemy.exc import DataError, IntegrityError
 
 from governance.core.plugin import DomainPlugin
 from tracking import classify, events
@@ -18,18 +17,17 @@ from tracking.controllers import (
     SuppressionController,
     TrackingOverviewController,
 )
-from tracking.events import Hit
+from tracking.events import REFUSALS, Hit
 from tracking.public_routes import public_routes
 from tracking.service import TrackingContext
 from tracking.spool import Spool, spool_directory
+from tracking.spool_loader import LoadInProcess
 
 if TYPE_CHECKING:
     from click import Group
     from litestar.config.app import AppConfig
 
 SPOOL_STATE_KEY = "tracking_spool"
-# The database refusing these blames the hits in hand, not itself: they are set aside, not retried.
-REFUSALS = (DataError, IntegrityError)
 
 
 class TrackingPlugin(DomainPlugin):
@@ -44,6 +42,9 @@ class TrackingPlugin(DomainPlugin):
             max_group=2000,
             max_load=2000,
             poison=REFUSALS,
+            load_in=LoadInProcess("tracking.events:loader_process", self.settings)
+            if self.settings.spool_loader == "process"
+            else None,
         )
         app_config.route_handlers.extend(
             [

@@ -8,6 +8,7 @@ into the database, many items per transaction, and deletes what it has loaded. W
 is away the loader retries and the spool grows; nothing answered is lost. What the loader offers
 twice (after a crash between a commit and the cleanup of the spool) the database stores once:
 every item carries an id given when it was answered, under a unique index (ON CONFLICT DO NOTHING).
+The loader runs in this event loop, or (`load_in`) in a process of its own (tracking.spool_loader).
 
 On disk, in one directory per stream and database:
 - `<worker>.lock`: held with flock(LOCK_EX) for as long as the worker lives;
@@ -49,6 +50,7 @@ from sqlalchemy.engine import make_url
 
 from governance.core.writer import BatchWriter
 from tracking.spool_fsync import FsyncHelper, HelperGone, segment_path
+from tracking.spool_loader import ADOPT, FLUSH, Counters, LoaderConfig, LoaderGone, LoaderProcess, LoadInProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,6 +140,7 @@ class Spool(Generic[T]):
         drain_timeout: float = DRAIN_TIMEOUT,
         load_every: float = LOAD_EVERY,
         fsync_in: Literal["helper", "thread"] = "helper",
+        load_in: LoadInProcess | None = None,
     ) -> None:
         self.name = name
         self.directory = directory
@@ -149,6 +152,7 @@ class Spool(Generic[T]):
         self.drain_timeout = drain_timeout
         self.load_every = load_every
         self.fsync_in = fsync_in  # "helper": a process of its own (tracking.spool_fsync); "thread": in this one
+        self.load_in = load_in  # None: the loader runs in this event loop; else in a process of its own
         self._encoder = msgspec.msgpack.Encoder(uuid_format="bytes", enc_hook=_plain_datetime)
         self._decoder = msgspec.msgpack.Decoder(list[item_type])  # type: ignore[valid-type]
         # Up to `in_flight` groups fsyncing at once: a group that forms while another one syncs need
@@ -170,6 +174,7 @@ class Spool(Generic[T]):
         self._disk: ThreadPoolExecutor | None = None
         self._helper: FsyncHelper | None = None
         self._loader: asyncio.Task[None] | None = None
+        self._loader_process: LoaderProcess | None = None
         self._stopping = False
         self._next_adoption = 0.0
         self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -191,16 +196,34 @@ class Spool(Generic[T]):
     async def flush(self) -> None:
         """Return once everything put so far is in the database (for tests; bound it with asyncio.timeout)."""
         await self._front.flush()
+        if await self._ask_loader_process(FLUSH):
+            return
         self._hurry.set()
         self._data.set()
         await self._idle.wait()
 
     async def replay_dead_workers(self) -> None:
         """Look for dead workers' spools now, not at the next periodic look, and load them."""
+        await self._front.flush()
+        if await self._ask_loader_process(ADOPT):
+            return
         self._next_adoption = 0.0
         self._idle.clear()
         self._data.set()
         await self.flush()
+
+    async def _ask_loader_process(self, question: int) -> bool:
+        """FLUSH or ADOPT, answered by the loader process: False when there is none (or no more)."""
+        if self._loader_process is None:
+            return False
+        try:
+            self._count(await self._loader_process.ask(question))
+        except LoaderGone:
+            return False  # it said why in the log; this event loop loads from now on
+        return True
+
+    def _count(self, counters: Counters) -> None:
+        self.loads, self.loaded, self.rejected, self.load_failures = counters
 
     @property
     def groups(self) -> int:
@@ -222,7 +245,8 @@ class Spool(Generic[T]):
             self._start_helper()
         await self._front.start()
         self._next_adoption = 0.0  # look for dead workers' segments right away
-        self._loader = asyncio.create_task(self._load_forever(), name=f"{self.name}-loader")
+        if not self._start_loader_process():
+            self._start_loading()
 
     async def stop(self) -> None:
         """Fsync what is queued, load what the database will take within `drain_timeout`, and leave
@@ -231,6 +255,25 @@ class Spool(Generic[T]):
         if self._helper is not None:
             await self._helper.stop()
             self._helper = None
+        if self._loader_process is not None:
+            for segment in self._segments:
+                self._seal(segment)  # every group is fsynced: each segment's end is final (announced)
+            counters, self._loader_process = await self._loader_process.stop(), None
+            if counters is not None:
+                self._count(counters)
+                self._forget_removed()
+            else:
+                self._loader_gone("it did not answer the stop")
+        await self._stop_loading()
+        await asyncio.to_thread(self._close)
+        if self._disk is not None:
+            self._disk.shutdown()
+            self._disk = None
+        if self.rejected:
+            log.error("%s: %d items were refused by the database and set aside", self.name, self.rejected)
+
+    async def _stop_loading(self) -> None:
+        """This event loop's loader, if it runs: load within `drain_timeout`, then end."""
         self._stopping = True
         self._hurry.set()
         self._data.set()
@@ -241,12 +284,63 @@ class Spool(Generic[T]):
                 log.error("%s: database unavailable; %d bytes stay in %s for the next start", self.name,
                           self.pending_bytes, self.directory)  # fmt: skip
             self._loader = None
+
+    def _start_loading(self) -> None:
+        self._loader = asyncio.create_task(self._load_forever(), name=f"{self.name}-loader")
+
+    def _start_loader_process(self) -> bool:
+        if self.load_in is None:
+            return False
+        options = {"max_load": self.max_load, "segment_bytes": self.segment_bytes,
+                   "drain_timeout": self.drain_timeout, "load_every": self.load_every}  # fmt: skip
+        config = LoaderConfig(self.load_in, self.name, self.directory, self._worker, options)
+        process = LoaderProcess(config, self._loader_gone)
+        try:
+            process.start()
+        except Exception:  # whatever stops it, this event loop can load instead
+            log.exception("%s: could not start the loader process; loading in the worker", self.name)
+            return False
+        self._loader_process = process
+        return True
+
+    def _loader_gone(self, why: str) -> None:
+        """The loader process is gone: load in this event loop from what is still on disk."""
+        log.error("%s: the loader process is gone (%s): loading in the worker from now on", self.name, why)
+        self._loader_process = None
+        self._forget_removed()
+        self._next_adoption = 0.0  # what it was replaying for dead workers is anybody's again
+        self._start_loading()
+
+    def _forget_removed(self) -> None:
+        """Drop the sealed segments the loader process loaded and removed."""
+        for segment in [s for s in self._segments if s.sealed and not s.path.exists()]:
+            self._segments.remove(segment)
+
+    # --- the loader process's side (tracking.spool_loader) ------------------------------------------
+
+    def begin_loading(self, worker: str) -> None:
+        """In a loader process: load what `worker` announces, and what dead workers left."""
+        self._worker = worker
+        self._stopping = False
+        self._data, self._idle, self._hurry = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._next_adoption = 0.0
+        self._start_loading()
+
+    def announced(self, number: int, size: int, *, sealed: bool) -> None:
+        """In a loader process: the worker's segment `number` is durable up to `size` (and ends there)."""
+        segment = next((s for s in self._segments if s.number == number), None)
+        if segment is None:
+            segment = Segment(segment_path(self.directory, self._worker, number), 0, sealed=False, owner=self._worker)
+            self._segments = deque(sorted((*self._segments, segment), key=lambda s: s.number))
+        segment.size = max(segment.size, size)
+        segment.sealed = segment.sealed or sealed
+        self._idle.clear()
+        self._data.set()
+
+    async def stop_loading(self) -> None:
+        """In a loader process: load within `drain_timeout`, then let go of dead workers' spools."""
+        await self._stop_loading()
         await asyncio.to_thread(self._close)
-        if self._disk is not None:
-            self._disk.shutdown()
-            self._disk = None
-        if self.rejected:
-            log.error("%s: %d items were refused by the database and set aside", self.name, self.rejected)
 
     def _start_helper(self) -> None:
         try:
@@ -289,13 +383,17 @@ class Spool(Generic[T]):
         if directory_too:  # the first records of a new segment: its name must survive a power cut too
             self._fsync_directory()
 
-    @staticmethod
-    def _seal(segment: Segment) -> None:
+    def _seal(self, segment: Segment) -> None:
         """No byte will be added (rotated away from, every fsync done): close it for writing."""
         if segment.fd is not None:
             os.close(segment.fd)
             segment.fd = None
         segment.sealed = True
+        self._announce(segment)
+
+    def _announce(self, segment: Segment) -> None:
+        if self._loader_process is not None:
+            self._loader_process.announce(segment.number, segment.size, sealed=segment.sealed)
 
     def _close(self) -> None:
         for segment in self._segments:
@@ -410,11 +508,12 @@ class Spool(Generic[T]):
         try:
             await self._fsync(segment, fd, directory_too=not segment.directory_synced)
             segment.directory_synced = True
+            segment.size = max(segment.size, end)  # before a seal: a sealed segment's size is its end
         finally:
             segment.syncing -= 1
             if segment is not self._segments[-1] and not segment.syncing:
                 self._seal(segment)
-        segment.size = max(segment.size, end)
+        self._announce(segment)
         self._idle.clear()
         self._data.set()
         return len(items)
@@ -461,7 +560,11 @@ class Spool(Generic[T]):
             await self._pace()
             try:
                 await self._load_from(segment)
-            except OSError:  # the spool's own files: say so, and try again shortly
+            except OSError as error:
+                if isinstance(error, FileNotFoundError) and segment.sealed:
+                    self._drop(segment)  # loaded and removed meanwhile by another process (a loader that was dying)
+                    continue
+                # the spool's own files: say so, and try again shortly
                 log.exception("%s: could not read %s", self.name, segment.path)
                 await asyncio.sleep(1.0)
 
@@ -475,6 +578,13 @@ class Spool(Generic[T]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), wait)
         self._last_load = time.monotonic()
+
+    def _drop(self, segment: Segment) -> None:
+        for queue in (self._adopted, self._segments):
+            with contextlib.suppress(ValueError):
+                queue.remove(segment)
+        if segment.owner != self._worker and not any(s.owner == segment.owner for s in self._adopted):
+            self._release(segment.owner)
 
     async def _adopt(self) -> None:
         self._next_adoption = time.monotonic() + ADOPT_EVERY

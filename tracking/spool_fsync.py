@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 REQUEST = struct.Struct("<QII")  # sequence number, segment number, flags
@@ -42,6 +43,40 @@ STOP_WITHIN = 5.0  # seconds a stopping worker waits for its helper to exit
 
 def segment_path(directory: Path, worker: str, number: int) -> Path:
     return directory / f"{worker}.{number:08d}.spool"
+
+
+class Messages:
+    """Fixed-size messages from a pipe, whole ones only (a read may end mid-message)."""
+
+    def __init__(self, fd: int, shape: struct.Struct) -> None:
+        self.fd, self.shape = fd, shape
+        self._unread = b""
+
+    def read(self) -> list[tuple[int, ...]] | None:
+        """The whole messages that have come ([] if none yet on a non-blocking pipe); None at
+        end-of-file (the other end is closed: its process exited). OSError: the pipe failed."""
+        try:
+            data = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return []
+        if not data:
+            return None
+        data = self._unread + data
+        whole = len(data) // self.shape.size * self.shape.size
+        self._unread = data[whole:]
+        return [self.shape.unpack_from(data, offset) for offset in range(0, whole, self.shape.size)]
+
+    def received(self, gone: Callable[[str], None]) -> list[tuple[int, ...]]:
+        """What `read` returns, a failed or closed pipe told to `gone` (with why) instead."""
+        try:
+            messages = self.read()
+        except OSError as error:
+            gone(f"its pipe failed ({error})")
+            return []
+        if messages is None:
+            gone("it exited")
+            return []
+        return messages
 
 
 class HelperGone(Exception):
@@ -60,7 +95,7 @@ class FsyncHelper:
         self._requests = self._acks = -1
         self._sequence = 0
         self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()  # in sequence order
-        self._unread = b""
+        self._ack_messages: Messages | None = None
 
     def start(self) -> None:
         """Spawn the helper; requests sent before it is up wait in the pipe."""
@@ -81,6 +116,7 @@ class FsyncHelper:
             os.close(ack_in)
         os.set_blocking(self._requests, False)  # at most `in_flight` requests are ever outstanding
         os.set_blocking(self._acks, False)
+        self._ack_messages = Messages(self._acks, ACK)
         asyncio.get_running_loop().add_reader(self._acks, self._read_acks)
 
     @property
@@ -100,21 +136,11 @@ class FsyncHelper:
         await done
 
     def _read_acks(self) -> None:
-        try:
-            data = os.read(self._acks, 1 << 16)
-        except BlockingIOError:
+        assert self._ack_messages is not None, "start() set it up"
+        acks = self._ack_messages.received(self._gone)
+        if not acks:
             return
-        except OSError as error:
-            self._gone(f"its pipe failed ({error})")
-            return
-        if not data:
-            self._gone("it exited")
-            return
-        data, whole = self._unread + data, len(self._unread + data) // ACK.size * ACK.size
-        self._unread = data[whole:]
-        if not whole:
-            return
-        (durable,) = ACK.unpack_from(data, whole - ACK.size)
+        (durable,) = acks[-1]
         while self._waiting and self._waiting[0][0] <= durable:
             _, done = self._waiting.popleft()
             if not done.done():
@@ -162,12 +188,8 @@ class FsyncHelper:
 def serve(requests: int, acks: int, directory: Path, worker: str) -> None:
     """Until end-of-file: read what requests are waiting, fsync each segment they name once, ack the last."""
     segments: dict[int, int] = {}  # segment number -> descriptor
-    unread = b""
-    while chunk := os.read(requests, 1 << 16):
-        data = unread + chunk
-        whole = len(data) // REQUEST.size * REQUEST.size
-        unread = data[whole:]
-        batch = [REQUEST.unpack_from(data, offset) for offset in range(0, whole, REQUEST.size)]
+    messages = Messages(requests, REQUEST)
+    while (batch := messages.read()) is not None:
         if not batch:
             continue
         for number in sorted({number for _, number, _ in batch}):

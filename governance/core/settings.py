@@ -23,6 +23,7 @@ from governance.core.proxies import trusted_networks
 log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("dev", "production")
+SPOOL_LOADERS = ("process", "loop")  # where the tracking-hit spool is loaded: a process per worker, or its event loop
 
 
 class SettingsError(RuntimeError):
@@ -151,6 +152,9 @@ class Settings:
     recipient_hash_key: bytes = b""
     # where tracking hits and journey events are fsynced before they are answered (tracking/spool.py)
     spool_dir: str = "var/spool"
+    # where the tracking-hit spool is loaded into the database: "process", a loader process per worker
+    # (tracking/spool_loader.py: the tracking routes keep the event loop), or "loop", in the worker's event loop
+    spool_loader: str = "process"
     # processes rewriting large emails off the event loop (tracking/rewriting.py); 0: one worker thread
     rewrite_processes: int = 2
     # enforcement: the localStorage key of the token-in-body Bearer token (only with token_in_body);
@@ -196,6 +200,9 @@ class Settings:
         env = get("ENV", "dev")
         if env not in ENVIRONMENTS:
             raise SettingsError(f"MS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        spool_loader = get("SPOOL_LOADER", cls.spool_loader).strip()
+        if spool_loader not in SPOOL_LOADERS:
+            raise SettingsError(f"MS_SPOOL_LOADER must be process or loop, not {spool_loader!r}")
         mode = get("COOKIE_GUARD_MODE", "enforce")
         if mode not in {"enforce", "report", "off"}:
             raise SettingsError(f"MS_COOKIE_GUARD_MODE must be enforce, report or off, not {mode!r}")
@@ -218,6 +225,7 @@ class Settings:
             login_window_seconds=_int("MS_LOGIN_WINDOW_SECONDS", get("LOGIN_WINDOW_SECONDS", "900")),
             recipient_hash_key=get("RECIPIENT_HASH_KEY").encode(),
             spool_dir=get("SPOOL_DIR", cls.spool_dir).strip() or cls.spool_dir,
+            spool_loader=spool_loader,
             rewrite_processes=_whole("MS_REWRITE_PROCESSES", get("REWRITE_PROCESSES", "2")),
             token_in_body_key=_storage_key("MS_TOKEN_IN_BODY_KEY", get("TOKEN_IN_BODY_KEY")),
             audit_urls=_site_urls("MS_AUDIT_URLS", get("AUDIT_URLS")),

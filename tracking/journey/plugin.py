@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from governance.core.plugin import DomainPlugin
+from tracking.events import REFUSALS
 from tracking.journey import service
 from tracking.journey.controllers import journey_routes
 from tracking.journey.service import AcceptedBatch
-from tracking.plugin import REFUSALS
 from tracking.spool import Spool, spool_directory
 
 if TYPE_CHECKING:

@@ -2,8 +2,10 @@
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from freezegun import freeze_time
 from litestar.testing import TestClient
 from sqlalchemy import delete, func, select, text
@@ -30,18 +32,44 @@ def events(db) -> list[tuple[str, str]]:
     return [tuple(row) for row in rows]
 
 
-def test_a_graceful_shutdown_drains_every_queued_hit(db, settings, domain, send):
+@pytest.mark.parametrize("loader", ["process", "loop"])
+def test_a_graceful_shutdown_drains_every_queued_hit(db, settings, domain, send, loader):
     domain(track_opens=True, track_clicks=True)
     body = send()
     pixel, link = tokens_in(body["html"], "o")[0], tokens_in(body["html"], "c")[0]
 
-    with TestClient(create_app(settings), base_url="http://testserver.local") as client:
+    with TestClient(create_app(replace(settings, spool_loader=loader)), base_url="http://testserver.local") as client:
         answered = sum(client.get(f"/t/o/{pixel}.gif").status_code == 200 for _ in range(150))
         answered += sum(client.get(f"/t/c/{link}", follow_redirects=False).status_code == 302 for _ in range(50))
         # no flush: leaving the block shuts the app down, which must write everything answered
 
     assert answered == 200
     assert db.run(lambda s: s.scalar(select(func.count()).select_from(TrackingEvent))) == 200
+
+
+def test_a_loader_process_of_its_own_records_and_classifies_hits_as_the_event_loop_does(db, settings, domain, send):
+    domain(track_opens=True, track_clicks=True)
+    body = send()
+    pixel, link = tokens_in(body["html"], "o")[0], tokens_in(body["html"], "c")[0]
+    recorded = {}
+    for loader in ("process", "loop"):
+        db.run(lambda s: s.execute(delete(TrackingEvent)))
+        with TestClient(
+            create_app(replace(settings, spool_loader=loader)), base_url="http://testserver.local"
+        ) as client:
+            spool = client.app.state[SPOOL_STATE_KEY]
+            assert (spool._loader_process is not None) == (loader == "process")
+            for _ in range(3):
+                client.get(f"/t/o/{pixel}.gif", headers=FIREFOX)
+            client.get(f"/t/c/{link}", headers=FIREFOX, follow_redirects=False)
+            client.get(f"/t/o/{pixel}.gif", headers={"User-Agent": "Mozilla/5.0 (compatible; heritrix/3.2.0)"})
+            flush(client)  # answered by the loader process, once it has loaded everything
+            recorded[loader] = sorted(events(db))
+
+    assert recorded["process"] == recorded["loop"]
+    assert recorded["process"] == sorted(
+        [("open", classify.HUMAN)] * 3 + [("click", classify.SCANNER), ("open", classify.BOT)]
+    )
 
 
 def open_hit(email_id: int) -> tracking_events.Hit:

@@ -79,6 +79,11 @@ def test_keys_are_read_newest_first():
     assert settings.cookie_secure is True  # production defaults to Secure cookies
 
 
+def test_the_spool_is_loaded_by_a_process_of_its_own_unless_told_to_load_in_the_event_loop():
+    assert Settings.from_env(KEYS, env_file=None).spool_loader == "process"
+    assert Settings.from_env({**KEYS, "MS_SPOOL_LOADER": " loop "}, env_file=None).spool_loader == "loop"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -91,6 +96,7 @@ def test_keys_are_read_newest_first():
         ("MS_RECIPIENT_HASH_KEY", "short", "at least 32 characters"),
         ("MS_CORS_ORIGINS", "*", "list exact origins"),
         ("MS_TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip", "IP address or CIDR"),
+        ("MS_SPOOL_LOADER", "thread", "MS_SPOOL_LOADER must be process or loop"),
     ],
 )
 def test_malformed_settings_name_the_problem(name, value, message):

@@ -171,11 +171,22 @@ def test_what_a_stop_could_not_load_is_replayed_by_the_next_worker_once(tmp_path
     assert spool_files(tmp_path) == []
 
 
+async def answer_until_killed(spool: Spool[Item]) -> None:
+    """In a worker process: 64 callers at a time, like a loaded server, each answered item printed."""
+
+    async def caller(first: int) -> None:
+        for n in range(first, 100_000, 64):
+            if await spool.put(Item(uuid.uuid4(), n)):
+                print(n, flush=True)
+
+    await asyncio.gather(*(caller(first) for first in range(64)))
+
+
 CHILD = """
-import asyncio, sys, uuid
+import asyncio, sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from tests.unit.tracking.test_spool import Item
+from tests.unit.tracking.test_spool import Item, answer_until_killed
 from tracking.spool import Spool
 
 async def never(items):
@@ -184,11 +195,7 @@ async def never(items):
 async def main():
     spool = Spool("child", Path({directory!r}), Item, never)
     await spool.start()
-    async def caller(first):  # 64 callers at a time, like a loaded server
-        for n in range(first, 100_000, 64):
-            if await spool.put(Item(uuid.uuid4(), n)):
-                print(n, flush=True)
-    await asyncio.gather(*(caller(first) for first in range(64)))
+    await answer_until_killed(spool)
 
 asyncio.run(main())
 """
