@@ -7,6 +7,7 @@ One run, a fresh SQLite database, the real app and a bare app each served by gra
 1. Throughput: load from `wrk` (apt-get install wrk; a bounded httpx loop without it), bare and app
    runs alternating; requests/s and the ratio (goal >= 0.6). Every hit is fsynced to the app's spool
    before its pixel or redirect is sent; the database is loaded behind the answers.
+   `--spool-loader process,loop`: one app server per spool loader (MS_SPOOL_LOADER), side by side.
 2. Kill -9: distinct click links, 32 at a time; the app is killed with SIGKILL (server and worker)
    midway, restarted on the same spool, then stopped gracefully. Every answered hit must be in the
    database, once (a hit fsynced whose answer died with the process is stored too: it is counted).
@@ -251,33 +252,44 @@ def wait_until_written(db_url: str, email_id: int, at_least: int = 0) -> int:
 
 
 def throughput(db_url: str, env: dict[str, str], seeded: dict, args: argparse.Namespace, tmp: Path) -> list[float]:
-    rates: dict[str, list[tuple[float, float]]] = {"/t/o/": [], "/t/c/": []}
-    bare_port, app_port = free_port(), free_port()
+    """The app (one server per spool loader asked for, the default's first) against the bare app.
+    Returns the ratios of the first loader's server."""
+    loaders = args.spool_loader
+    rates: dict[tuple[str, str], list[tuple[float, float]]] = {
+        (r, lo): [] for lo in loaders for r in ("/t/o/", "/t/c/")
+    }
+    bare_port = free_port()
     bare = serve("bench_tracking_routes:bare_app", bare_port, env, ROOT / "bench")
-    app = serve("governance.asgi:app", app_port, env, ROOT)
+    apps = {}
+    for loader in loaders:
+        port = free_port()
+        apps[loader] = port, serve("governance.asgi:app", port, {**env, "MS_SPOOL_LOADER": loader}, ROOT)
     answered = 0
     try:
-        for _ in range(args.rounds):  # alternate, so that load from elsewhere on the machine hits both alike
+        for _ in range(args.rounds):  # alternate, so that load from elsewhere on the machine hits all alike
             for route, path in (("/t/o/", seeded["pixel"]), ("/t/c/", seeded["click"])):
-                bare_rate, _ = measure(f"http://127.0.0.1:{bare_port}{path}", args)
-                app_rate, hits = measure(f"http://127.0.0.1:{app_port}{path}", args)
-                answered += hits
-                rates[route].append((bare_rate, app_rate))
-                wait_until_written(db_url, seeded["throughput_id"])  # loading is charged to the app's run only
+                for loader, (app_port, _) in apps.items():
+                    bare_rate, _ = measure(f"http://127.0.0.1:{bare_port}{path}", args)
+                    app_rate, hits = measure(f"http://127.0.0.1:{app_port}{path}", args)
+                    answered += hits
+                    rates[route, loader].append((bare_rate, app_rate))
+                    wait_until_written(db_url, seeded["throughput_id"])  # loading is charged to the app's run only
     finally:
         stop(bare)
-        stop(app)
+        for _, app in apps.values():
+            stop(app)
     recorded = asyncio.run(count_events(db_url, seeded["throughput_id"]))
     print(f"1. throughput, {'wrk' if shutil.which('wrk') else 'httpx'} -c{args.connections}, granian 1 worker each:")
-    print(
-        f"   {'route':<8}{'bare req/s':>12}{'app req/s':>12}{'ratio':>8}   (median of {args.rounds} runs of {args.seconds} s)"
-    )
+    print(f"   {'route':<8}{'loader':>9}{'bare req/s':>12}{'app req/s':>12}{'ratio':>8}"
+          f"   (median of {args.rounds} runs of {args.seconds} s)")  # fmt: skip
     ratios = []
-    for route, pairs in rates.items():
+    for (route, loader), pairs in rates.items():
         ratio = statistics.median(a / b for b, a in pairs)
-        ratios.append(ratio)
-        print(f"   {route:<8}{statistics.median(b for b, _ in pairs):>12.0f}{statistics.median(a for _, a in pairs):>12.0f}"
-              f"{ratio:>8.2f}   runs: " + ", ".join(f"{a / b:.2f}" for b, a in pairs))  # fmt: skip
+        if loader == loaders[0]:
+            ratios.append(ratio)
+        print(f"   {route:<8}{loader:>9}{statistics.median(b for b, _ in pairs):>12.0f}"
+              f"{statistics.median(a for _, a in pairs):>12.0f}{ratio:>8.2f}   runs: "
+              + ", ".join(f"{a / b:.2f}" for b, a in pairs))  # fmt: skip
     print(f"   {answered} hits answered (counted by the load tool), {recorded} events stored (>= answered: wrk does"
           " not count the requests in flight when a run ends)")  # fmt: skip
     if recorded < answered:
@@ -430,6 +442,8 @@ def main() -> int:
     parser.add_argument("--latency-seconds", type=int, default=5, help="per p99 measurement")
     parser.add_argument("--latency-rounds", type=int, default=5, help="alone/during pairs per rewriting mode")
     parser.add_argument("--skip", choices=("throughput", "kill", "rewrite"), action="append", default=[])
+    parser.add_argument("--spool-loader", type=lambda v: v.split(","), default=["process"],
+                        help="MS_SPOOL_LOADER of the app's servers: process, loop, or process,loop (side by side)")  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)

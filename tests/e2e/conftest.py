@@ -116,6 +116,7 @@ def server_environment(database_url: str, port: int, **settings: Any) -> dict[st
         MS_SCHEDULER_ENABLED="false",
         MS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MS_LOG_LEVEL="WARNING",
+        MS_SPOOL_LOADER="loop",  # no loader process to start per server: the tracking servers' tests use it
     )
     env.update(
         {
