@@ -137,10 +137,6 @@ class LoaderProcess:
         self._last = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().add_reader(self._acks, self._read_acks)
 
-    @property
-    def alive(self) -> bool:
-        return self._process is not None
-
     def announce(self, segment_number: int, size: int, *, sealed: bool) -> None:
         kind, _ = self._unsent.get(segment_number, (DURABLE, 0))
         self._unsent[segment_number] = (SEALED if sealed else kind, size)
@@ -269,13 +265,12 @@ async def serve(requests: int, acks: int, config: LoaderConfig) -> None:
         await (spool.replay_dead_workers() if adopt else spool.flush())
         os.write(acks, ACK.pack(sequence, *counters()))
 
+    def worker_gone(_why: str) -> None:
+        if not done.done():
+            done.set_result(False)
+
     def read() -> None:
-        received = messages.read()
-        if received is None:
-            if not done.done():
-                done.set_result(False)  # the worker is gone
-            return
-        for kind, number, size in received:
+        for kind, number, size in messages.received(worker_gone):
             if kind in (DURABLE, SEALED):
                 spool.announced(number, size, sealed=kind == SEALED)
             elif kind in (FLUSH, ADOPT):
@@ -306,10 +301,8 @@ def main(argv: list[str]) -> int:
     requests, acks = int(argv[0]), int(argv[1])
     config: LoaderConfig = pickle.load(sys.stdin.buffer)  # noqa: S301 (our own worker wrote it)
     os.set_blocking(requests, False)
-    try:
+    with contextlib.suppress(BrokenPipeError):  # the worker is gone
         asyncio.run(serve(requests, acks, config))
-    except BrokenPipeError:  # the worker is gone
-        return 0
     return 0
 
 
