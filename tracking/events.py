@@ -9,7 +9,8 @@ tracking.service). A hit offered twice (a replay of the spool) is stored once, b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, time, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -211,23 +212,30 @@ async def record_hits(session: AsyncSession, hits: Sequence[Hit], bursts: classi
     return len(events)
 
 
-def loader_process(settings: Settings) -> ProcessLoad[Hit]:
-    """The hit spool's load in its loader process (tracking.spool_loader, MS_SPOOL_LOADER=process):
-    record_hits, one transaction per batch, on an engine and a click-burst store of its own."""
-    engine = create_engine(settings.database_url, **pool_options(settings))
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    stores = Stores(settings)
-    bursts = classify.BurstDetector(stores.registry.get(classify.BURST_STORE))
+def hit_recorder(
+    sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]], bursts: classify.BurstDetector
+) -> Callable[[list[Hit]], Awaitable[int]]:
+    """The hit spool's load: record_hits, one transaction per batch."""
 
-    async def load(batch: list[Hit]) -> int:
+    async def record(batch: list[Hit]) -> int:
         async with sessions() as session, session.begin():
             return await record_hits(session, batch, bursts)
+
+    return record
+
+
+def loader_process(settings: Settings) -> ProcessLoad[Hit]:
+    """The hit spool's load in its loader process (tracking.spool_loader, MS_SPOOL_LOADER=process),
+    on an engine and a click-burst store of its own."""
+    engine = create_engine(settings.database_url, **pool_options(settings))
+    stores = Stores(settings)
+    bursts = classify.BurstDetector(stores.registry.get(classify.BURST_STORE))
 
     async def close() -> None:
         await engine.dispose()
         await stores.close()
 
-    return ProcessLoad(Hit, load, REFUSALS, close)
+    return ProcessLoad(Hit, hit_recorder(async_sessionmaker(engine, expire_on_commit=False), bursts), REFUSALS, close)
 
 
 # --- reading events ------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from litestar.di import Provide
@@ -38,7 +37,7 @@ class TrackingPlugin(DomainPlugin):
             "tracking-hits",
             spool_directory(self.settings.spool_dir, self.settings.database_url, "tracking-hits"),
             Hit,
-            self.hit_recorder(bursts),
+            events.hit_recorder(self.db.get_session, bursts),
             max_group=2000,
             max_load=2000,
             poison=REFUSALS,
@@ -65,10 +64,3 @@ class TrackingPlugin(DomainPlugin):
 
     def on_cli_init(self, cli: Group) -> None:
         cli.add_command(domains_group)
-
-    def hit_recorder(self, bursts: classify.BurstDetector) -> Callable[[list[Hit]], Awaitable[int]]:
-        async def record(batch: list[Hit]) -> int:
-            async with self.db.get_session() as session, session.begin():
-                return await events.record_hits(session, batch, bursts)
-
-        return record

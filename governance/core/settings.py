@@ -202,7 +202,7 @@ class Settings:
             raise SettingsError(f"MS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
         spool_loader = get("SPOOL_LOADER", cls.spool_loader).strip()
         if spool_loader not in SPOOL_LOADERS:
-            raise SettingsError(f"MS_SPOOL_LOADER must be process or loop, not {spool_loader!r}")
+            raise SettingsError(f"MS_SPOOL_LOADER must be {' or '.join(SPOOL_LOADERS)}, not {spool_loader!r}")
         mode = get("COOKIE_GUARD_MODE", "enforce")
         if mode not in {"enforce", "report", "off"}:
             raise SettingsError(f"MS_COOKIE_GUARD_MODE must be enforce, report or off, not {mode!r}")
